@@ -1,0 +1,39 @@
+"""Settings shared by every environment; the environment modules import and adjust them."""
+
+from datetime import timedelta
+
+# Where the data lives. None: a SQLite file in the instance folder.
+DATABASE_URL: str | None = None
+# Celery broker and result backend. None: tasks run in-process (no worker needed).
+REDIS_URL: str | None = None
+# Flask-Limiter storage; defaults to REDIS_URL when that is set, else process memory.
+RATELIMIT_STORAGE_URL: str | None = None
+
+SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+
+# Bodies above 2 MiB are refused with 413 (API.md).
+MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+# Sessions and tokens.
+SESSION_LIFETIME_HOURS = 12
+TOKEN_LIFETIME_DAYS = 30
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_NAME = "hvcase_session"
+PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+
+# Failed-login throttling (API.md): per account and per client address.
+LOGIN_FAILURES_PER_ACCOUNT = "10 per 15 minutes"
+LOGIN_FAILURES_PER_ADDRESS = "100 per 15 minutes"
+
+# argon2id cost: "owasp" (production), "cheapest" (tests only).
+PASSWORD_HASH_PROFILE = "owasp"
+
+# Idempotency-Key responses are kept at least this long.
+IDEMPOTENCY_TTL_HOURS = 48
+
+# Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.
+PROXY_COUNT = 0
+
+LOG_LEVEL = "INFO"

@@ -1,0 +1,122 @@
+"""hvcase: case management for home visiting programs.
+
+``create_app`` reads as the table of contents: configuration, extensions, the request's
+lifecycle (sign-in, one transaction, problem+json errors), the domain blueprints, commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config
+
+
+def create_app(env: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    configure(app, env, overrides)
+    register_extensions(app)
+    register_request_lifecycle(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, env: str | None, overrides: dict[str, Any] | None) -> None:
+    app.config.from_mapping(config.load(env))
+    app.config.from_mapping(overrides or {})
+    if app.config["ENV_NAME"] == "production" and app.config["SECRET_KEY"] in (
+        "",
+        config.DEVELOPMENT_SECRET_KEY,
+    ):
+        raise RuntimeError("Set HVCASE_SECRET_KEY: production refuses the development secret key.")
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        url = "sqlite:///" + os.path.join(app.instance_path, "hvcase.sqlite")
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(url)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if url.startswith("postgres"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    app.config.update(
+        API_TITLE="hvcase",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
+        RATELIMIT_STORAGE_URI=app.config.get("RATELIMIT_STORAGE_URL")
+        or app.config.get("REDIS_URL")
+        or "memory://",
+        RATELIMIT_STRATEGY="moving-window",
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        PERMANENT_SESSION_LIFETIME=app.config["SESSION_LIFETIME_HOURS"] * 3600,
+    )
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("hvcase").setLevel(app.config["LOG_LEVEL"])
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+
+def database_url(url: str) -> str:
+    """Accept ``postgresql://`` (and ``postgres://``) and drive it with psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def register_extensions(app: Flask) -> None:
+    from hvcase import models  # noqa: F401 (the whole schema, for Alembic)
+    from hvcase.common import database
+    from hvcase.common.celery_app import celery_init_app
+    from hvcase.extensions import api, db, limiter, migrate
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(__file__).parent.parent / "migrations"),
+        render_as_batch=True,  # SQLite alters tables by copying them
+        compare_type=True,
+    )
+    limiter.init_app(app)
+    api.init_app(app)
+    celery_init_app(app)
+
+
+def register_request_lifecycle(app: Flask) -> None:
+    from hvcase.auth import guard
+    from hvcase.common import errors, transaction
+
+    guard.init_app(app)
+    transaction.init_app(app)
+    errors.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from hvcase.auth.routes import blp as auth
+    from hvcase.common.docs import blp as docs_assets
+    from hvcase.extensions import api
+    from hvcase.health.routes import blp as health
+    from hvcase.organisations.routes import blp as agencies
+
+    for blueprint in (health, auth, agencies):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs_assets)
+
+
+def register_commands(app: Flask) -> None:
+    from hvcase import cli
+
+    cli.init_app(app)

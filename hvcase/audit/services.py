@@ -1,0 +1,48 @@
+"""Writing audit events. Nothing in the API updates or deletes one."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import has_request_context
+from flask_login import current_user
+
+from hvcase.audit.models import AuditEvent
+from hvcase.common.net import client_address
+from hvcase.common.transaction import keep_after_rollback
+from hvcase.extensions import db
+
+
+def record(
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: uuid.UUID | str | None = None,
+    object_agency_id: uuid.UUID | None = None,
+    detail: dict[str, Any] | None = None,
+    user: Any = None,
+    lasting: bool = False,
+) -> AuditEvent:
+    """Record an audit event in the current transaction.
+
+    ``lasting=True`` writes it even when the request is refused (failed logins, denials).
+    ``user`` defaults to the signed-in user.
+    """
+    if user is None and has_request_context() and current_user.is_authenticated:
+        user = current_user
+    event = AuditEvent(
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id) if object_id is not None else None,
+        object_agency_id=object_agency_id,
+        user_id=getattr(user, "id", None),
+        actor_agency_id=getattr(user, "agency_id", None),
+        ip=client_address() if has_request_context() else None,
+        detail=detail or {},
+    )
+    if lasting:
+        keep_after_rollback(event)
+    else:
+        db.session.add(event)
+    return event

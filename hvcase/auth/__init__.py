@@ -1,0 +1,1 @@
+"""Users, roles, sign-in (cookie sessions and tablet tokens) and passwords."""

@@ -1,0 +1,71 @@
+"""Deny by default: every view needs a signed-in user unless marked ``@public``.
+
+A request is signed in by a cookie session (browsers) or a bearer token (tablets). A
+state-changing request signed in by cookie must carry the session's ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Flask, current_app, g, request
+from flask_login import current_user
+
+from hvcase.auth import services
+from hvcase.common.errors import Forbidden, Unauthorized
+from hvcase.extensions import login_manager
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _bearer_secret() -> str | None:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and secret.strip():
+        return secret.strip()
+    return None
+
+
+@login_manager.user_loader
+def _load_session_user(user_id: str):
+    if "Authorization" in request.headers:
+        return None  # a bearer token, when sent, is what signs the request in
+    return services.session_user(user_id)
+
+
+@login_manager.request_loader
+def _load_token_user(req):
+    secret = _bearer_secret()
+    return services.token_user(secret) if secret else None
+
+
+def _view_method():
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        return getattr(view_class, request.method.lower(), None)
+    return view
+
+
+def is_public_request() -> bool:
+    if request.endpoint and request.endpoint.startswith("api-docs."):
+        return True
+    return bool(getattr(_view_method(), "is_public", False))
+
+
+def require_sign_in() -> None:
+    """Authentication (401), then CSRF for cookie sessions (403)."""
+    if request.url_rule is None or is_public_request():
+        return
+    if not current_user.is_authenticated:
+        raise Unauthorized("Sign in first: a session cookie or a bearer token is required.")
+    login_session = g.get("login_session")
+    if request.method not in SAFE_METHODS and login_session is not None:
+        sent = request.headers.get("X-CSRF-Token", "")
+        if not sent or not hmac.compare_digest(sent, login_session.csrf_token):
+            raise Forbidden("A valid X-CSRF-Token header is required (GET /auth/csrf).")
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # server-side sessions do this job
+    app.before_request(require_sign_in)

@@ -1,0 +1,31 @@
+"""What each role may do, as small policy functions used by views and services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask_login import current_user
+
+from hvcase.common.errors import Forbidden
+
+FAMILY_DATA_ROLES = ("home_visitor", "supervisor", "agency_admin")
+
+
+def require_role(*roles: str) -> Callable:
+    """Refuse (403) callers whose role may not use this endpoint at all."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                raise Forbidden(f"The {current_user.role} role may not do this.")
+            return view(*args, **kwargs)
+
+        apidoc = getattr(wrapper, "_apidoc", {})
+        apidoc.setdefault("manual_doc", {})["x-hvcase-roles"] = list(roles)
+        wrapper._apidoc = apidoc
+        return wrapper
+
+    return decorator

@@ -1,0 +1,161 @@
+"""/auth, /me and /users."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import g
+from flask.views import MethodView
+from flask_login import current_user
+
+from hvcase.auth import services, users
+from hvcase.auth.policy import require_role
+from hvcase.auth.schemas import (
+    CsrfSchema,
+    LoginSchema,
+    MeSchema,
+    NewTokenSchema,
+    PasswordChangeSchema,
+    TokenListSchema,
+    TokenRequestSchema,
+    UserCreateSchema,
+    UserListArgs,
+    UserSchema,
+    UserUpdateSchema,
+)
+from hvcase.auth.throttle import throttled_login
+from hvcase.common.api import Blueprint, LazyInput, public
+from hvcase.common.errors import Unauthorized
+from hvcase.common.pagination import paginate
+from hvcase.common.schemas import page_of
+from hvcase.common.versioning import check_if_match, if_match, with_etag
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in, tokens and users")
+
+
+@blp.route("/auth/login")
+class Login(MethodView):
+    @public
+    @throttled_login
+    @blp.body(LoginSchema)
+    @blp.response(200, MeSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    def post(self, body: LazyInput):
+        """Sign in a browser: a new server-side session and its cookie."""
+        data = body.load()
+        user = services.authenticate(data["email"], data["password"])
+        services.start_session(user)
+        return user
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    @blp.response(204)
+    def post(self):
+        """End the cookie session on the server (a replayed cookie then gets 401)."""
+        services.logout(current_user._get_current_object())
+
+
+@blp.route("/auth/csrf")
+class Csrf(MethodView):
+    @blp.response(200, CsrfSchema)
+    def get(self):
+        """The CSRF token of the cookie session, for X-CSRF-Token (also sent as that header)."""
+        login_session = g.get("login_session")
+        if login_session is None:
+            raise Unauthorized("CSRF tokens belong to cookie sessions; bearer tokens need none.")
+        token = login_session.csrf_token
+        return {"csrf_token": token}, 200, {"X-CSRF-Token": token}
+
+
+@blp.route("/auth/tokens")
+class Tokens(MethodView):
+    @public
+    @throttled_login
+    @blp.body(TokenRequestSchema)
+    @blp.response(201, NewTokenSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    def post(self, body: LazyInput):
+        """Issue a bearer token for a tablet (30 days by default)."""
+        data = body.load()
+        user = services.authenticate(data["email"], data["password"])
+        token, secret = services.issue_token(user, data["device_name"])
+        return {
+            "token": secret,
+            "id": token.id,
+            "device_name": token.device_name,
+            "expires_at": token.expires_at,
+        }
+
+    @blp.response(200, TokenListSchema)
+    def get(self):
+        """The caller's live tokens (never their secrets)."""
+        return {"items": services.list_tokens(current_user)}
+
+
+@blp.route("/auth/tokens/<uuid:token_id>")
+class TokenById(MethodView):
+    @blp.response(204)
+    def delete(self, token_id: uuid.UUID):
+        """Revoke a token: one's own, or (agency admins) one of their agency's users'."""
+        services.revoke_token(current_user, token_id)
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, MeSchema)
+    def get(self):
+        """The signed-in user."""
+        return current_user
+
+
+@blp.route("/me/password")
+class MyPassword(MethodView):
+    @blp.body(PasswordChangeSchema)
+    @blp.response(204)
+    def post(self, body: LazyInput):
+        """Change one's password; every other session and token of the user ends."""
+        data = body.load()
+        services.change_password(current_user, data["current_password"], data["new_password"])
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @blp.arguments(UserListArgs, location="query")
+    @blp.response(200, page_of(UserSchema))
+    def get(self, args: dict):
+        """Users: one's own agency (admins: all). Newest first."""
+        filters = {k: v for k, v in args.items() if k not in ("page", "per_page")}
+        return paginate(users.users_for(current_user, filters), args)
+
+    @require_role("agency_admin", "admin")
+    @blp.body(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, body: LazyInput):
+        """Add a user (agency admins: to their agency, not as admin)."""
+        raw = body.peek()
+        if isinstance(raw.get("role"), str):
+            agency = users.agency_named(raw.get("agency_id")) or current_user.agency
+            users.check_may_manage(current_user, agency, raw["role"])
+        return with_etag(users.create_user(current_user, body.load()), 201)
+
+
+@blp.route("/users/<uuid:user_id>")
+class UserById(MethodView):
+    @blp.response(200, UserSchema)
+    def get(self, user_id: uuid.UUID):
+        """One user of the caller's agency (admins: any)."""
+        return with_etag(users.get_user(current_user, user_id))
+
+    @require_role("agency_admin", "admin")
+    @if_match
+    @blp.body(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    @blp.alt_response(409, response="CONFLICT")
+    def patch(self, body: LazyInput, user_id: uuid.UUID):
+        """Change a user; deactivating or resetting the password ends their sign-ins at once."""
+        user = users.get_user(current_user, user_id)
+        users.check_update_allowed(current_user, user, body.peek())
+        check_if_match(user)
+        return with_etag(users.update_user(current_user, user, body.load()))

@@ -1,0 +1,155 @@
+"""Users: who may create and change whom, and the rules a user record keeps."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from hvcase.auth.models import User
+from hvcase.auth.passwords import hash_password
+from hvcase.auth.services import end_all_sign_ins, normalise_email
+from hvcase.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hvcase.common.scoping import visible_users
+from hvcase.extensions import db
+from hvcase.organisations.models import Agency
+
+
+def users_for(user: User, filters: dict[str, Any]):
+    stmt = select(User).where(visible_users(user))
+    for name in ("role", "active", "supervisor_id", "agency_id"):
+        if name in filters:
+            stmt = stmt.where(getattr(User, name) == filters[name])
+    return stmt.order_by(User.created_at.desc(), User.id)
+
+
+def get_user(actor: User, user_id: uuid.UUID) -> User:
+    user = db.session.scalar(select(User).where(User.id == user_id, visible_users(actor)))
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def check_may_manage(actor: User, agency: Agency | None, role: str) -> None:
+    """403 unless ``actor`` may give ``role`` to a user of ``agency``."""
+    if actor.role == "admin":
+        return
+    if actor.role != "agency_admin":
+        raise Forbidden("Only admins and agency admins manage users.")
+    if role == "admin":
+        raise Forbidden("Only an admin may make an admin.")
+    if role == "fiscal_host" and (agency is None or agency.kind != "lead"):
+        raise Forbidden("Fiscal hosts belong to a lead agency.")
+
+
+def _check_supervisor(agency_id: uuid.UUID | None, role: str, supervisor_id: Any) -> None:
+    if supervisor_id is None:
+        return
+    if role != "home_visitor":
+        raise ValidationFailed({"supervisor_id": ["Only home visitors have a supervisor."]})
+    supervisor = db.session.get(User, supervisor_id)
+    if (
+        supervisor is None
+        or supervisor.role != "supervisor"
+        or not supervisor.active
+        or supervisor.agency_id != agency_id
+    ):
+        raise ValidationFailed(
+            {"supervisor_id": ["Must name an active supervisor of the same agency."]}
+        )
+
+
+def _check_email_free(email: str, user_id: uuid.UUID | None = None) -> None:
+    taken = db.session.scalar(select(User.id).where(User.email == email))
+    if taken is not None and taken != user_id:
+        raise Conflict("A user with this email exists.")
+
+
+def resolve_agency(actor: User, data: dict[str, Any]) -> Agency | None:
+    """The new user's agency: the caller's by default; an admin must name one (except admins)."""
+    role = data["role"]
+    if role == "admin":
+        if data.get("agency_id") is not None:
+            raise ValidationFailed({"agency_id": ["An admin belongs to no agency."]})
+        return None
+    agency_id = data.get("agency_id") or actor.agency_id
+    if agency_id is None:
+        raise ValidationFailed({"agency_id": ["Required for this role."]})
+    if actor.role != "admin" and agency_id != actor.agency_id:
+        raise ValidationFailed({"agency_id": ["You may add users to your own agency only."]})
+    agency = db.session.get(Agency, agency_id)
+    if agency is None:
+        raise ValidationFailed({"agency_id": ["No such agency."]})
+    return agency
+
+
+def create_user(actor: User, data: dict[str, Any]) -> User:
+    email = normalise_email(data["email"])
+    agency = resolve_agency(actor, data)
+    _check_supervisor(agency.id if agency else None, data["role"], data.get("supervisor_id"))
+    if data.get("id") and db.session.get(User, data["id"]) is not None:
+        raise Conflict("A user with this id exists.")
+    _check_email_free(email)
+    user = User(
+        id=data.get("id") or uuid.uuid4(),
+        email=email,
+        name=data["name"],
+        role=data["role"],
+        agency_id=agency.id if agency else None,
+        supervisor_id=data.get("supervisor_id"),
+        password_hash=hash_password(data["password"]),
+        active=data.get("active", True),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def check_update_allowed(actor: User, user: User, data: dict[str, Any]) -> None:
+    """403 when the role may not change this user, or may not set a field it sent."""
+    check_may_manage(actor, user.agency, user.role)
+    if isinstance(data.get("role"), str):
+        check_may_manage(actor, user.agency, data["role"])
+
+
+def agency_named(raw: Any) -> Agency | None:
+    """The agency a raw (unvalidated) ``agency_id`` names, if it is one."""
+    try:
+        return db.session.get(Agency, uuid.UUID(str(raw))) if raw else None
+    except ValueError:
+        return None
+
+
+def update_user(actor: User, user: User, data: dict[str, Any]) -> User:
+    if "agency_id" in data and data.pop("agency_id") != user.agency_id:
+        raise ValidationFailed({"agency_id": ["A user's agency cannot change."]})
+    role = data.get("role", user.role)
+    if (role == "admin") != (user.role == "admin"):
+        raise ValidationFailed({"role": ["Admins and agency staff cannot trade roles."]})
+    if "email" in data:
+        data["email"] = normalise_email(data["email"])
+        _check_email_free(data["email"], user.id)
+    supervisor_id = data.get(
+        "supervisor_id", user.supervisor_id if role == "home_visitor" else None
+    )
+    if role != "home_visitor" and "supervisor_id" not in data:
+        supervisor_id = None
+    _check_supervisor(user.agency_id, role, supervisor_id)
+    data["supervisor_id"] = supervisor_id
+    if role != "supervisor" and user.role == "supervisor":
+        supervising = db.session.scalar(
+            select(User.id).where(User.supervisor_id == user.id, User.active.is_(True)).limit(1)
+        )
+        if supervising:
+            raise Conflict("This supervisor still supervises home visitors; reassign them first.")
+    ends_sign_ins = data.get("active") is False or "password" in data
+    if "password" in data:
+        user.password_hash = hash_password(data.pop("password"))
+    for name, value in data.items():
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+    if ends_sign_ins:
+        end_all_sign_ins(user)
+    db.session.flush()
+    return user

@@ -1,0 +1,1 @@
+"""The shared floor every domain stands on: errors, schemas, scope, versions, idempotency."""

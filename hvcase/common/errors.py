@@ -1,0 +1,175 @@
+"""One family of domain exceptions, and one handler that turns every error into problem+json.
+
+Services raise ``NotFound``, ``Forbidden``, ``Conflict``, ``StaleVersion`` or ``ValidationFailed``;
+the framework's own errors (routing 404/405, bad JSON, 413, webargs 422) arrive as werkzeug
+``HTTPException``s. Both leave as RFC 9457 ``application/problem+json``; anything else is logged
+and answered with a bare 500 that carries no trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, current_app, json
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """A domain error with an HTTP status; raised in services, answered as problem+json."""
+
+    status: int = 500
+    slug: str = "error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Mapping[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or HTTPStatus(self.status).phrase)
+        self.detail = detail
+        self.errors = dict(errors) if errors else None
+        self.headers = dict(headers or {})
+
+
+class BadRequest(Problem):
+    status, slug = 400, "bad-request"
+
+
+class Unauthorized(Problem):
+    status, slug = 401, "unauthorized"
+
+
+class Forbidden(Problem):
+    status, slug = 403, "forbidden"
+
+
+class NotFound(Problem):
+    status, slug = 404, "not-found"
+
+
+class Conflict(Problem):
+    status, slug = 409, "conflict"
+
+
+class StaleVersion(Problem):
+    status, slug = 412, "stale-version"
+
+
+class ValidationFailed(Problem):
+    """A body or parameter that fails validation; ``errors`` maps field paths to messages."""
+
+    status, slug = 422, "validation-error"
+
+    def __init__(self, errors: Mapping[str, list[str] | str], detail: str | None = None) -> None:
+        normalised = {k: [v] if isinstance(v, str) else list(v) for k, v in errors.items()}
+        super().__init__(detail or "The request has fields that are not valid.", errors=normalised)
+
+
+def problem_response(
+    status: int,
+    *,
+    detail: str | None = None,
+    errors: Mapping[str, list[str]] | None = None,
+    slug: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Build an RFC 9457 problem response."""
+    phrase = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": f"urn:hvcase:problem:{slug or phrase.lower().replace(' ', '-')}",
+        "title": phrase,
+        "status": status,
+        "detail": detail or phrase,
+    }
+    if errors:
+        body["errors"] = dict(errors)
+    response = current_app.response_class(
+        json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Flatten marshmallow's nested messages into ``{"caregivers.0.birth_date": [...]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            name = "body" if key == "_schema" and not prefix else str(key)
+            path = prefix if key == "_schema" and prefix else f"{prefix}.{name}" if prefix else name
+            for sub, msgs in flatten_messages(value, path).items():
+                flat.setdefault(sub, []).extend(msgs)
+    elif isinstance(messages, list | tuple):
+        if all(isinstance(m, str) for m in messages):
+            flat[prefix or "body"] = list(messages)
+        else:
+            for item in messages:
+                for sub, msgs in flatten_messages(item, prefix).items():
+                    flat.setdefault(sub, []).extend(msgs)
+    else:
+        flat[prefix or "body"] = [str(messages)]
+    return flat
+
+
+def _http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    errors = None
+    detail = None
+    if "messages" in data:
+        # webargs: {"json": {...}} or {"query": {...}}; the location is not part of the name.
+        messages = data["messages"]
+        merged: dict[str, list[str]] = {}
+        for location_messages in messages.values() if isinstance(messages, Mapping) else [messages]:
+            merged.update(flatten_messages(location_messages))
+        errors = merged
+        if status == 400:
+            detail = "The body is not valid JSON."
+        else:
+            detail = "The request has fields that are not valid."
+    elif status == 413:
+        detail = "The body is larger than 2 MiB."
+    elif status == 415:
+        detail = "The body must be JSON (Content-Type: application/json)."
+    elif status in (404, 405, 429):
+        detail = {
+            404: "Not found.",
+            405: "Method not allowed.",
+            429: "Too many attempts; try again later.",
+        }[status]
+    headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
+    headers.update(data.get("headers") or {})
+    response = problem_response(status, detail=detail, errors=errors, headers=headers)
+    return response
+
+
+def _problem(error: Problem) -> Response:
+    return problem_response(
+        error.status,
+        detail=error.detail,
+        errors=error.errors,
+        slug=error.slug,
+        headers=error.headers,
+    )
+
+
+def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error", exc_info=error)
+    return problem_response(500, detail="An unexpected error occurred; it has been logged.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers that make every error a problem+json response."""
+    app.register_error_handler(Problem, _problem)
+    app.register_error_handler(HTTPException, _http_exception)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,53 @@
+"""One transaction per request: commit once when the answer is a success, else roll back.
+
+Services add and flush; they never commit. Records that must outlive a refused request (a
+failed login, a denied access) are queued with ``keep_after_rollback`` and written after the
+rollback, in a transaction of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, g
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from hvcase.common.errors import problem_response
+from hvcase.extensions import db
+
+
+def keep_after_rollback(record: Any) -> None:
+    """Write ``record`` whatever the request's outcome (it survives a rollback)."""
+    g.setdefault("lasting_records", []).append(record)
+
+
+def _finish(response: Response) -> Response:
+    lasting = g.pop("lasting_records", [])
+    if response.status_code < 400:
+        db.session.add_all(lasting)
+        try:
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            return problem_response(
+                412, detail="The record changed while this request was applied; fetch it again."
+            )
+        except IntegrityError:
+            db.session.rollback()
+            return problem_response(
+                409, detail="The change conflicts with data saved at the same time; try again."
+            )
+        except OperationalError:
+            db.session.rollback()
+            return problem_response(503, detail="The database is unavailable; try again later.")
+        return response
+    db.session.rollback()
+    if lasting:
+        db.session.add_all(lasting)
+        db.session.commit()
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_finish)

@@ -1,0 +1,40 @@
+"""Versions as ETags, and the optional If-Match check (stale: 412; absent: the write applies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from hvcase.common.errors import StaleVersion
+
+
+def etag_of(record: Any) -> str:
+    return f'"{record.version}"'
+
+
+def with_etag(record: Any, status: int = 200) -> tuple[Any, int, dict[str, str]]:
+    """A view's return value: the record, its status and its ``ETag`` header."""
+    return record, status, {"ETag": etag_of(record)}
+
+
+def check_if_match(record: Any) -> None:
+    """Refuse the write with 412 when ``If-Match`` names another version of ``record``."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return
+    wanted = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    if "*" in wanted or etag_of(record) in wanted:
+        return
+    raise StaleVersion(
+        f"The record has changed: it is at version {record.version}.",
+        headers={"ETag": etag_of(record)},
+    )
+
+
+def if_match(view: Any) -> Any:
+    """Document ``If-Match`` and its 412 on a view that calls ``check_if_match``."""
+    apidoc = getattr(view, "_apidoc", {})
+    apidoc.setdefault("manual_doc", {})["x-hvcase-if-match"] = True
+    view._apidoc = apidoc
+    return view

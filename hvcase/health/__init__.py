@@ -1,0 +1,1 @@
+"""Liveness of the app, its database and its workers."""

@@ -1,0 +1,1 @@
+"""Agencies: the lead agency of a coalition and its member agencies."""

@@ -1,0 +1,57 @@
+"""Agency bodies."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from hvcase.common.schemas import InputSchema, PageArgs, ResponseOnly, Schema, Timestamp
+from hvcase.organisations.models import AGENCY_KINDS, PROGRAM_MODELS
+from hvcase.organisations.settings import TIMEZONES, SettingsSchema
+
+TimeZone = validate.OneOf(sorted(TIMEZONES), error="Not an IANA time zone name.")
+
+
+class AgencySchema(Schema):
+    id = ma.fields.UUID(required=True)
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, validate=validate.OneOf(AGENCY_KINDS))
+    lead_agency_id = ma.fields.UUID(allow_none=True, required=True)
+    model = ma.fields.String(required=True, validate=validate.OneOf(PROGRAM_MODELS))
+    timezone = ma.fields.String(required=True)
+    expected_visits_per_month = ma.fields.Float(required=True)
+    settings = ma.fields.Dict(required=True, metadata={"description": "As set by the agency"})
+    version = ma.fields.Integer(required=True)
+    created_at = Timestamp(required=True)
+
+
+class AgencyCreateSchema(ResponseOnly, InputSchema):
+    id = ma.fields.UUID()
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = ma.fields.String(required=True, validate=validate.OneOf(AGENCY_KINDS))
+    lead_agency_id = ma.fields.UUID(allow_none=True)
+    model = ma.fields.String(required=True, validate=validate.OneOf(PROGRAM_MODELS))
+    timezone = ma.fields.String(required=True, validate=TimeZone)
+    expected_visits_per_month = ma.fields.Float(
+        required=True, allow_nan=False, validate=validate.Range(min=0, max=31)
+    )
+    settings = ma.fields.Nested(SettingsSchema)
+
+
+class AgencyUpdateSchema(ResponseOnly, InputSchema):
+    id = ma.fields.UUID(metadata={"description": "Ignored; the path names the agency."})
+    name = ma.fields.String(validate=validate.Length(min=1, max=200))
+    kind = ma.fields.String(validate=validate.OneOf(AGENCY_KINDS))
+    lead_agency_id = ma.fields.UUID(allow_none=True)
+    model = ma.fields.String(validate=validate.OneOf(PROGRAM_MODELS))
+    timezone = ma.fields.String(validate=TimeZone)
+    expected_visits_per_month = ma.fields.Float(
+        allow_nan=False, validate=validate.Range(min=0, max=31)
+    )
+    settings = ma.fields.Nested(SettingsSchema, metadata={"description": "Merged into the current"})
+
+    response_only = (*InputSchema.response_only, "id")
+
+
+class AgencyListArgs(PageArgs):
+    kind = ma.fields.String(validate=validate.OneOf(AGENCY_KINDS))

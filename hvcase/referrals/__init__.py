@@ -1,0 +1,1 @@
+"""Community resources and the closed-loop referral."""
