@@ -104,7 +104,14 @@ def logout(user: User) -> None:
     end_current_session()
     logout_user()
     session.clear()
-    audit.record("logout", object_type="user", object_id=user.id, object_agency_id=user.agency_id)
+    # The caller is signed out by now: name them, or the event would have no actor.
+    audit.record(
+        "logout",
+        object_type="user",
+        object_id=user.id,
+        object_agency_id=user.agency_id,
+        user=user,
+    )
 
 
 def session_user(user_id: str) -> User | None:
