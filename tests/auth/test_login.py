@@ -140,7 +140,6 @@ def test_logout_needs_a_signed_in_caller(client):
     ids=["wrong password", "unknown email", "inactive user"],
 )
 def test_every_kind_of_bad_credentials_gets_the_same_401(coalition, client, email, password):
-    from tests.factories import UserFactory
 
     UserFactory(agency=coalition.a.agency, email="inactive@example.org", active=False)
 
@@ -158,7 +157,6 @@ def test_every_kind_of_bad_credentials_gets_the_same_401(coalition, client, emai
 
 
 def test_the_three_refusals_are_indistinguishable(coalition, client):
-    from tests.factories import UserFactory
 
     UserFactory(agency=coalition.a.agency, email="inactive@example.org", active=False)
     answers = [
@@ -204,7 +202,6 @@ def test_a_failed_login_is_audited_although_the_request_is_refused(coalition, cl
 
 
 def test_a_failed_login_of_an_inactive_user_is_audited(coalition, client):
-    from tests.factories import UserFactory
 
     inactive = UserFactory(agency=coalition.a.agency, email="gone@example.org", active=False)
 
