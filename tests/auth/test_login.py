@@ -140,7 +140,6 @@ def test_logout_needs_a_signed_in_caller(client):
     ids=["wrong password", "unknown email", "inactive user"],
 )
 def test_every_kind_of_bad_credentials_gets_the_same_401(coalition, client, email, password):
-
     UserFactory(agency=coalition.a.agency, email="inactive@example.org", active=False)
 
     response = login(client, email, password)
@@ -157,7 +156,6 @@ def test_every_kind_of_bad_credentials_gets_the_same_401(coalition, client, emai
 
 
 def test_the_three_refusals_are_indistinguishable(coalition, client):
-
     UserFactory(agency=coalition.a.agency, email="inactive@example.org", active=False)
     answers = [
         login(client, "a.hv@example.org", "not the right password"),
@@ -202,7 +200,6 @@ def test_a_failed_login_is_audited_although_the_request_is_refused(coalition, cl
 
 
 def test_a_failed_login_of_an_inactive_user_is_audited(coalition, client):
-
     inactive = UserFactory(agency=coalition.a.agency, email="gone@example.org", active=False)
 
     login(client, "gone@example.org")
