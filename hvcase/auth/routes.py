@@ -39,6 +39,7 @@ class Login(MethodView):
     @throttled_login
     @blp.body(LoginSchema)
     @blp.response(200, MeSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, body: LazyInput):
         """Sign in a browser: a new server-side session and its cookie."""
@@ -74,6 +75,7 @@ class Tokens(MethodView):
     @throttled_login
     @blp.body(TokenRequestSchema)
     @blp.response(201, NewTokenSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, body: LazyInput):
         """Issue a bearer token for a tablet (30 days by default)."""
