@@ -108,10 +108,11 @@ def register_blueprints(app: Flask) -> None:
     from hvcase.auth.routes import blp as auth
     from hvcase.common.docs import blp as docs_assets
     from hvcase.extensions import api
+    from hvcase.families.routes import blp as families
     from hvcase.health.routes import blp as health
     from hvcase.organisations.routes import blp as agencies
 
-    for blueprint in (health, auth, agencies):
+    for blueprint in (health, auth, agencies, families):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets)
 

@@ -2,6 +2,20 @@
 
 from hvcase.audit.models import AuditEvent
 from hvcase.auth.models import ApiToken, LoginSession, User
+from hvcase.common.idempotency import IdempotencyRecord
+from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.organisations.models import Agency
 
-__all__ = ["Agency", "ApiToken", "AuditEvent", "LoginSession", "User"]
+__all__ = [
+    "Agency",
+    "ApiToken",
+    "Assignment",
+    "AuditEvent",
+    "Caregiver",
+    "Child",
+    "Enrollment",
+    "Family",
+    "IdempotencyRecord",
+    "LoginSession",
+    "User",
+]

@@ -6,7 +6,7 @@ scope is answered exactly like one that does not exist (404).
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 
 from hvcase.auth.models import User
 from hvcase.organisations.models import Agency
@@ -30,3 +30,23 @@ def visible_users(user: User) -> ColumnElement[bool]:
     if user.agency_id is None:
         return false()
     return User.agency_id == user.agency_id
+
+
+def visible_families(user: User) -> ColumnElement[bool]:
+    """Families: a home visitor's own; a supervisor's own and their home visitors'; every
+    family of an agency admin's agency. Other roles see no family data (they get 403 before
+    any query)."""
+    from hvcase.families.models import Family
+
+    if user.agency_id is None:
+        return false()
+    if user.role == "agency_admin":
+        return Family.agency_id == user.agency_id
+    if user.role == "home_visitor":
+        return (Family.agency_id == user.agency_id) & (Family.home_visitor_id == user.id)
+    if user.role == "supervisor":
+        supervised = select(User.id).where(User.supervisor_id == user.id).scalar_subquery()
+        return (Family.agency_id == user.agency_id) & (
+            (Family.home_visitor_id == user.id) | Family.home_visitor_id.in_(supervised)
+        )
+    return false()

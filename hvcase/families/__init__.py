@@ -1,0 +1,1 @@
+"""Families: enrollment, caregivers and children, assignment, discharge and re-enrollment."""
