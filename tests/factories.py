@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import factory
@@ -9,7 +10,10 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from hvcase.auth.models import User
 from hvcase.auth.passwords import hash_password
+from hvcase.common.text import name_key
+from hvcase.common.time import today_in
 from hvcase.extensions import db
+from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.organisations.models import Agency
 
 PASSWORD = "correct horse battery"
@@ -95,3 +99,118 @@ def make_coalition() -> SimpleNamespace:
         other_lead=other_lead,
         other=make_agency_staff(other, "other"),
     )
+
+
+# --- Families ------------------------------------------------------------------------------
+
+
+def agency_today(agency_or_user) -> date:
+    """Today in the agency's time zone (the server's "today" for its families)."""
+    agency = getattr(agency_or_user, "agency", None) or agency_or_user
+    return today_in(agency.timezone)
+
+
+class CaregiverFactory(BaseFactory):
+    class Meta:
+        model = Caregiver
+
+    family_id = factory.LazyAttribute(lambda o: o.family.id)
+    first_name = factory.Sequence(lambda n: f"Carla{n}")
+    last_name = factory.Sequence(lambda n: f"Rivera{n}")
+    name_key = factory.LazyAttribute(lambda o: name_key(o.first_name, o.last_name))
+    birth_date = date(1995, 3, 14)
+    relationship_to_child = "mother"
+    primary = False
+
+    class Params:
+        family = None
+
+
+class ChildFactory(BaseFactory):
+    class Meta:
+        model = Child
+
+    family_id = factory.LazyAttribute(lambda o: o.family.id)
+    first_name = factory.Sequence(lambda n: f"Mateo{n}")
+    last_name = factory.LazyAttribute(
+        lambda o: o.family.primary_caregiver.last_name if o.family.primary_caregiver else "Rivera"
+    )
+    name_key = factory.LazyAttribute(lambda o: name_key(o.first_name, o.last_name))
+    birth_date = date(2024, 6, 1)
+    sex = "M"
+    enrolled = True
+
+    class Params:
+        family = None
+
+
+class FamilyFactory(BaseFactory):
+    """An enrolled family, built directly with the models: its enrollment episode, its
+    assignment (when it has a home visitor) and a primary caregiver.
+
+    ``FamilyFactory(home_visitor=coalition.a.visitor)`` (the agency follows the visitor) or
+    ``FamilyFactory(agency=coalition.a.agency)`` (unassigned); ``caregiver__last_name="Núñez"``
+    names the primary caregiver; ``children=2`` adds two children (or a list of dicts of their
+    fields).
+    """
+
+    class Meta:
+        model = Family
+
+    agency_id = factory.LazyAttribute(
+        lambda o: o.agency.id if o.agency is not None else o.home_visitor.agency_id
+    )
+    home_visitor_id = factory.LazyAttribute(lambda o: o.home_visitor.id if o.home_visitor else None)
+    status = "enrolled"
+    enrolled_on = factory.LazyAttribute(
+        lambda o: agency_today(o.agency or o.home_visitor) - timedelta(days=7)
+    )
+    phone = "+16125550100"
+    consent = factory.LazyFunction(lambda: {"sms_reminders": True, "email_reminders": False})
+    risk_factors = factory.LazyFunction(list)
+
+    class Params:
+        agency = None
+        home_visitor = None
+
+    episode = factory.RelatedFactory(
+        "tests.factories.EnrollmentFactory",
+        factory_related_name="family",
+    )
+    caregiver = factory.RelatedFactory(
+        CaregiverFactory, factory_related_name="family", primary=True
+    )
+
+    @factory.post_generation
+    def assignment(obj, create, extracted, **kwargs):
+        if create and obj.home_visitor_id is not None:
+            db.session.add(
+                Assignment(
+                    family_id=obj.id,
+                    home_visitor_id=obj.home_visitor_id,
+                    assigned_by=obj.home_visitor_id,
+                    note="enrollment",
+                )
+            )
+            db.session.commit()
+
+    @factory.post_generation
+    def children(obj, create, extracted, **kwargs):
+        if not create or not extracted:
+            return
+        items = [{}] * extracted if isinstance(extracted, int) else extracted
+        for fields in items:
+            ChildFactory(family=obj, **{**kwargs, **fields})
+
+
+class EnrollmentFactory(BaseFactory):
+    class Meta:
+        model = Enrollment
+
+    family_id = factory.LazyAttribute(lambda o: o.family.id)
+    enrolled_on = factory.LazyAttribute(lambda o: o.family.enrolled_on)
+    discharged_on = factory.LazyAttribute(lambda o: o.family.discharged_on)
+    discharge_reason = factory.LazyAttribute(lambda o: o.family.discharge_reason)
+
+    class Params:
+        family = None
