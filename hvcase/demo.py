@@ -1,6 +1,9 @@
-"""Demo data for ``flask seed-demo``: a coalition, its agencies, and a user of every role."""
+"""Demo data for ``flask seed-demo``: a coalition, its agencies, a user of every role, and
+each home visitor's caseload of families in every state."""
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -89,4 +92,64 @@ def seed() -> list[tuple[str, str, str]]:
         db.session.add(user)
         db.session.flush()
         by_email[email] = user
+    for email, user in by_email.items():
+        if user.role == "home_visitor":
+            _families_of(user, seed=len(email))
     return LOGINS
+
+
+def _families_of(visitor: User, seed: int) -> None:
+    """A caseload in every state: pregnant, an infant, a toddler, and a discharged family."""
+    from hvcase.families import services
+
+    today = date.today()  # noqa: DTZ011 (demo dates only need to be roughly now)
+    last = ["Garcia", "Nguyen", "Johnson", "Yang", "Hassan", "Lopez", "Smith", "Vang"]
+    first = ["Maria", "Linh", "Ashley", "Mai", "Amina", "Rosa", "Jessica", "Pa"]
+    kid = ["Sofia", "Minh", "Jayden", "Kevin", "Yusuf", "Mateo", "Emma", "Nou"]
+
+    def household(n: int, enrolled_days_ago: int, child_age_days: int | None) -> dict:
+        i = (seed + n) % len(last)
+        body = {
+            "enrolled_on": today - timedelta(days=enrolled_days_ago),
+            "phone": f"+1612555{seed % 10}{n:03d}",
+            "preferred_language": ["en", "es", "hmn", "so"][n % 4],
+            "consent": {"sms_reminders": True, "email_reminders": False},
+            "risk_factors": ["low_income"],
+            "household_size": 3,
+            "caregivers": [
+                {
+                    "first_name": first[i],
+                    "last_name": last[i],
+                    "birth_date": today - timedelta(days=365 * 24 + n * 40),
+                    "relationship": "mother",
+                    "primary": True,
+                    "education": "high_school_or_ged",
+                    "insurance": "medicaid_chip",
+                }
+            ],
+            "children": [],
+            "pregnancy": None,
+            "confirm_not_duplicate": True,
+        }
+        if child_age_days is None:
+            body["pregnancy"] = {"expected_delivery_date": today + timedelta(days=60)}
+        else:
+            body["children"].append(
+                {
+                    "first_name": kid[i],
+                    "last_name": last[i],
+                    "birth_date": today - timedelta(days=child_age_days),
+                    "sex": "F" if n % 2 else "M",
+                    "gestational_age_weeks": 35 if n == 1 else 39,
+                    "birth_weight_grams": 2600 if n == 1 else 3300,
+                }
+            )
+        return body
+
+    services.enroll(visitor, household(0, 20, None))  # pregnant, newly enrolled
+    services.enroll(visitor, household(1, 150, 120))  # an infant born early
+    services.enroll(visitor, household(2, 500, 600))  # a toddler
+    gone = services.enroll(visitor, household(3, 400, 500))
+    services.discharge(
+        visitor, gone, {"discharged_on": today - timedelta(days=30), "reason": "moved"}
+    )

@@ -80,6 +80,9 @@ def _transaction(app: Flask) -> Iterator[None]:
         factory = db.session.session_factory
         factory.kw["join_transaction_mode"] = "create_savepoint"
         limiter.reset()
+        # Tasks called by name go to the current Celery app; another create_app (a migration
+        # test, a worker test) may have made itself current.
+        app.extensions["celery"].set_current()
         try:
             yield
         finally:
