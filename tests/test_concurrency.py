@@ -1,0 +1,104 @@
+"""Promises that only real concurrent transactions can show, on PostgreSQL: a concurrent repeat
+of an Idempotency-Key POST never creates a second record; two writers racing on one version
+never both win."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete, func, select
+
+from hvcase import create_app
+from hvcase.extensions import db
+from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
+from tests.api import ApiClient, sign_in_as
+from tests.conftest import DATABASE_URL, need_service
+from tests.factories import AgencyFactory, UserFactory
+
+
+@pytest.fixture
+def committing_app(app: Flask):
+    """A second app on the real engine: its requests commit for real (no test transaction)."""
+    need_service(DATABASE_URL, "HVCASE_TEST_DATABASE_URL is not set: concurrency needs PostgreSQL")
+    live = create_app(
+        "testing", {"DATABASE_URL": DATABASE_URL, "RATELIMIT_STORAGE_URL": "memory://"}
+    )
+    with live.app_context():
+        agency = AgencyFactory(name=f"Concurrency {uuid.uuid4().hex[:6]}")
+        visitor = UserFactory(role="home_visitor", agency=agency)
+        headers = sign_in_as(visitor)
+        yield live, headers, agency.id
+        families = select(Family.id).where(Family.agency_id == agency.id)
+        for model in (Caregiver, Child, Assignment, Enrollment):
+            db.session.execute(delete(model).where(model.family_id.in_(families)))
+        db.session.execute(delete(Family).where(Family.agency_id == agency.id))
+        db.session.commit()
+        db.engine.dispose()
+    app.extensions["celery"].set_current()
+
+
+def _in_parallel(*calls):
+    results: list = [None] * len(calls)
+    barrier = threading.Barrier(len(calls))
+
+    def run(index, call):
+        barrier.wait()
+        results[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+BODY = {
+    "enrolled_on": "2026-01-05",
+    "caregivers": [
+        {"first_name": "Ada", "last_name": "Racer", "relationship": "mother", "primary": True}
+    ],
+}
+
+
+def test_a_concurrent_repeat_of_an_idempotent_post_creates_one_family(committing_app):
+    live, headers, agency_id = committing_app
+    key = {"Idempotency-Key": f"tablet-{uuid.uuid4()}"}
+
+    def post():
+        response = ApiClient(live.test_client(), headers).post("/families", json=BODY, headers=key)
+        return response.status_code, response.get_json()
+
+    results = _in_parallel(post, post, post)
+    statuses = {status for status, _ in results}
+    ids = {body["id"] for status, body in results if status == 201}
+    assert statuses <= {201, 409}, results
+    assert len(ids) == 1, results
+    with live.app_context():
+        count = db.session.scalar(select(func.count()).where(Family.agency_id == agency_id))
+    assert count == 1
+
+
+def test_two_writers_on_one_version_never_both_win(committing_app):
+    live, headers, _agency_id = committing_app
+    api = ApiClient(live.test_client(), headers)
+    family = api.post("/families", json=BODY).get_json()
+
+    def patch(size):
+        def call():
+            response = ApiClient(live.test_client(), headers).patch(
+                f"/families/{family['id']}",
+                json={"household_size": size},
+                headers={"If-Match": '"1"'},
+            )
+            return response.status_code
+
+        return call
+
+    results = _in_parallel(patch(3), patch(4))
+    assert sorted(results) == [200, 412], results
+    final = api.get(f"/families/{family['id']}").get_json()
+    assert final["version"] == 2
