@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,12 +20,41 @@ RESPONSE_ONLY_FIELDS = (
 )
 
 
+def nul_paths(value: Any, path: str = "") -> list[str]:
+    """The field paths (``caregivers.0.name``) of the strings and keys in ``value`` that hold a
+    NUL character."""
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    found: list[str] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and "\x00" in key:
+                found.append(name)
+            found += nul_paths(item, name)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found += nul_paths(item, f"{path}.{index}" if path else str(index))
+    return found
+
+
 class Schema(ma.Schema):
-    """Base schema: unknown fields are refused."""
+    """Base schema: unknown fields are refused, and so is a NUL character anywhere."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    @ma.pre_load
+    def _refuse_nul(self, data: Any, **kwargs: Any) -> Any:
+        # PostgreSQL stores no NUL in text or JSONB: refused here it is a 422 naming the field,
+        # not a database error (a 500) at the first query or flush.
+        paths = nul_paths(data)
+        if paths:
+            raise ma.ValidationError(
+                {path: ["Must not contain a NUL character."] for path in paths}
+            )
+        return data
 
 
 class InputSchema(Schema):

@@ -237,3 +237,15 @@ def test_the_database_refuses_to_change_or_delete_an_audit_event(coalition, clie
     assert kept is not None
     assert kept.action == "login_failed"
     assert kept.detail == detail
+
+
+def test_a_nul_character_in_the_credentials_is_a_422_not_a_server_error(coalition, client):
+    # PostgreSQL cannot compare or store text holding NUL; the body is refused before any query.
+    response = client.post(
+        f"{BASE}/auth/login",
+        data='{"email": "a.hv\\u0000@example.org", "password": "x\\u0000"}',
+        content_type="application/json",
+    )
+
+    body = assert_problem(response, 422, "email", "password")
+    assert "NUL" in body["errors"]["email"][0]

@@ -316,3 +316,10 @@ def test_a_reset_password_is_12_to_128_characters(coalition, api_as, length, sta
 def test_a_password_change_needs_both_fields(coalition, api_as):
     response = api_as(coalition.a.visitor).post("/me/password", json={})
     assert_problem(response, 422, "current_password", "new_password")
+
+
+def test_a_nul_character_in_the_device_name_is_a_422(coalition, client):
+    response = issue(client, "a.hv@example.org", device_name="tablet\x00")
+
+    assert_problem(response, 422, "device_name")
+    assert db.session.scalars(select(ApiToken)).all() == []

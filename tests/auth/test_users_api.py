@@ -644,3 +644,15 @@ def test_refusals_come_in_the_contracts_order(coalition, api_as):
     assert_problem(admin.patch(visitor, json={"role": "admin"}, headers=stale), 403)
     assert_problem(admin.patch(visitor, json={"name": "", "colour": 1}, headers=stale), 412)
     assert_problem(admin.patch(visitor, json={"name": "", "colour": 1}), 422, "name", "colour")
+
+
+def test_a_nul_character_anywhere_in_the_body_is_a_422_naming_the_field(coalition, api_as):
+    admin = api_as(coalition.a.admin)
+
+    created = admin.post("/users", json=new_user(name="Dana\x00Reyes"))
+    changed = admin.patch(f"/users/{coalition.a.visitor.id}", json={"name": "\x00"})
+
+    assert_problem(created, 422, "name")
+    assert_problem(changed, 422, "name")
+    assert users_with_email("new.person@example.org") == 0
+    assert fresh(coalition.a.visitor).name != "\x00"
