@@ -105,6 +105,7 @@ def register_request_lifecycle(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from hvcase.audit.routes import blp as audit
     from hvcase.auth.routes import blp as auth
     from hvcase.common.docs import blp as docs_assets
     from hvcase.extensions import api
@@ -112,7 +113,7 @@ def register_blueprints(app: Flask) -> None:
     from hvcase.health.routes import blp as health
     from hvcase.organisations.routes import blp as agencies
 
-    for blueprint in (health, auth, agencies, families):
+    for blueprint in (health, auth, agencies, families, audit):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
+from sqlalchemy import Select, or_, select
 
 from hvcase.audit.models import AuditEvent
 from hvcase.common.net import client_address
@@ -46,3 +48,26 @@ def record(
     else:
         db.session.add(event)
     return event
+
+
+def events_for(user: Any, filters: dict[str, Any]) -> Select:
+    """Audit events an agency admin may read: those of their agency's users and those on their
+    agency's records (admins: all). Newest first."""
+    stmt = select(AuditEvent)
+    if user.role != "admin":
+        stmt = stmt.where(
+            or_(
+                AuditEvent.actor_agency_id == user.agency_id,
+                AuditEvent.object_agency_id == user.agency_id,
+            )
+        )
+    for name in ("user_id", "object_type", "object_id", "action"):
+        if name in filters:
+            stmt = stmt.where(getattr(AuditEvent, name) == filters[name])
+    if "from_" in filters:
+        start = datetime.combine(filters["from_"], time.min, tzinfo=UTC)
+        stmt = stmt.where(AuditEvent.at >= start)
+    if "to" in filters:
+        end = datetime.combine(filters["to"] + timedelta(days=1), time.min, tzinfo=UTC)
+        stmt = stmt.where(AuditEvent.at < end)
+    return stmt.order_by(AuditEvent.at.desc(), AuditEvent.id)

@@ -15,13 +15,20 @@ ASSIGN = ("supervisor", "agency_admin")
 VOID_FAMILY = ("supervisor", "agency_admin")
 
 
-def record_denied(object_type: str | None = None, object_id: Any = None, status: int = 403) -> None:
-    """An audit event for a refusal (403 or 404), written even though the request fails, and
-    the same whether or not the record exists."""
+def record_denied(
+    object_type: str | None = None,
+    object_id: Any = None,
+    status: int = 403,
+    object_agency_id: Any = None,
+) -> None:
+    """An audit event for a refusal (403 or 404), written even though the request fails. The
+    caller is answered the same whether or not the record exists; the event names the owning
+    agency when there is one, so that agency's admin sees who tried."""
     audit.record(
         "denied",
         object_type=object_type,
         object_id=object_id,
+        object_agency_id=object_agency_id,
         detail={"status": status, "method": request.method, "path": request.path},
         lasting=True,
     )

@@ -88,7 +88,8 @@ def get_family(user: User, family_id: uuid.UUID, *, read: bool = False) -> Famil
         .options(selectinload(Family.caregivers), selectinload(Family.children))
     )
     if family is None:
-        record_denied("family", family_id, 404)
+        owner = db.session.scalar(select(Family.agency_id).where(Family.id == family_id))
+        record_denied("family", family_id, 404, owner)
         raise NotFound("No such family.")
     if read:
         audit.record(
@@ -596,7 +597,12 @@ def get_member(user: User, model: type, member_id: uuid.UUID, *, read: bool = Fa
         .where(model.id == member_id, visible_families(user))
     )
     if member is None:
-        record_denied(object_type, member_id, 404)
+        owner = db.session.scalar(
+            select(Family.agency_id)
+            .join(model, model.family_id == Family.id)
+            .where(model.id == member_id)
+        )
+        record_denied(object_type, member_id, 404, owner)
         raise NotFound(f"No such {object_type}.")
     if read:
         audit.record(
