@@ -1,0 +1,96 @@
+"""The app factory, its configuration and its operator commands."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+import config
+from hvcase import create_app, database_url
+from hvcase.auth.models import User
+from hvcase.demo import LOGINS, PASSWORD
+from hvcase.extensions import db
+
+
+def test_environment_overrides_are_read_as_the_setting_type():
+    settings = config.load(
+        "development",
+        {
+            "HVCASE_REDIS_URL": "redis://cache:6379/0",
+            "HVCASE_TOKEN_LIFETIME_DAYS": "7",
+            "HVCASE_SESSION_COOKIE_SECURE": "true",
+        },
+    )
+    assert settings["REDIS_URL"] == "redis://cache:6379/0"
+    assert settings["TOKEN_LIFETIME_DAYS"] == 7
+    assert settings["SESSION_COOKIE_SECURE"] is True
+
+
+def test_an_unknown_environment_is_refused():
+    with pytest.raises(RuntimeError, match="HVCASE_ENV"):
+        config.load("staging", {})
+
+
+@pytest.mark.parametrize("secret", ["", config.DEVELOPMENT_SECRET_KEY])
+def test_production_refuses_to_start_without_a_real_secret_key(secret, tmp_path):
+    with pytest.raises(RuntimeError, match="HVCASE_SECRET_KEY"):
+        create_app(
+            "production",
+            {"SECRET_KEY": secret, "DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite"},
+        )
+
+
+def test_production_starts_with_its_own_secret_key(tmp_path):
+    app = create_app(
+        "production",
+        {"SECRET_KEY": "a-long-random-secret", "DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite"},
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_postgresql_urls_are_driven_by_psycopg_3():
+    assert database_url("postgresql://u@db/hv") == "postgresql+psycopg://u@db/hv"
+    assert database_url("postgres://u@db/hv") == "postgresql+psycopg://u@db/hv"
+    assert database_url("sqlite:///x.sqlite") == "sqlite:///x.sqlite"
+
+
+def test_create_admin_runs_without_prompts_and_can_sign_in(app, client):
+    result = app.test_cli_runner().invoke(
+        args=[
+            "create-admin",
+            "--email",
+            "Ops@Example.org",
+            "--name",
+            "Ops",
+            "--password",
+            "a-strong-password",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    response = client.post(
+        "/api/v1/auth/login", json={"email": "ops@example.org", "password": "a-strong-password"}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["role"] == "admin"
+
+
+def test_create_admin_refuses_a_short_password(app):
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--email", "o@example.org", "--name", "O", "--password", "short"]
+    )
+    assert result.exit_code != 0
+    assert db.session.scalar(select(User).where(User.email == "o@example.org")) is None
+
+
+def test_seed_demo_prints_logins_that_work(app, client):
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    for email, _role, _agency in LOGINS:
+        assert email in result.output
+    visitor = next(email for email, role, _ in LOGINS if role == "home_visitor")
+    login = client.post("/api/v1/auth/login", json={"email": visitor, "password": PASSWORD})
+    assert login.status_code == 200
+    families = client.get("/api/v1/families").get_json()
+    assert {f["status"] for f in families["items"]} == {"enrolled", "discharged"}
+    assert any(f["pregnancy"] for f in families["items"])
+    assert any(f["children"] for f in families["items"])
