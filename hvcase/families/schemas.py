@@ -85,7 +85,7 @@ class ChildFields(Schema):
     gestational_age_weeks = ma.fields.Integer(allow_none=True, validate=validate.Range(20, 44))
     gestational_age_days = ma.fields.Integer(allow_none=True, validate=validate.Range(0, 6))
     birth_weight_grams = ma.fields.Integer(allow_none=True, validate=validate.Range(300, 6500))
-    enrolled = ma.fields.Boolean(load_default=None)
+    enrolled = ma.fields.Boolean(load_default=True)
 
 
 class ChildInSchema(ResponseOnly, ChildFields, InputSchema):
