@@ -631,12 +631,18 @@ def add_member(
     member.name_key = name_key(member.first_name, member.last_name)
     getattr(family, collection).append(member)
     _demote_other_primaries(family, member)
-    check_household(family, agency_today(user), {member: ""})
+    check_household(family, agency_today(user), _member_paths(member))
     db.session.flush()
     audit.record(
         "create", object_type=object_type, object_id=member.id, object_agency_id=family.agency_id
     )
     return member
+
+
+def _member_paths(member: Any) -> dict[Any, str]:
+    """Field paths for a caregiver or child sent on its own: its fields are top-level, and
+    "exactly one primary" is about its ``primary``."""
+    return {member: "", "caregivers": "primary"}
 
 
 def _demote_other_primaries(family: Family, member: Any) -> None:
@@ -656,7 +662,7 @@ def update_member(user: User, member: Any, data: dict[str, Any], *, replace: boo
         raise ValidationFailed({"id": ["Must be the id of the path."]})
     changed = apply(member, _member_values(data, fields, replace=replace))
     _demote_other_primaries(member.family, member)
-    check_household(member.family, agency_today(user), {member: ""})
+    check_household(member.family, agency_today(user), _member_paths(member))
     db.session.flush()
     if changed:
         audit.record(
