@@ -36,7 +36,12 @@ class Family(IdMixin, VersionedMixin, VoidableMixin, db.Model):
     address: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     phone: Mapped[str | None] = mapped_column(String(16), nullable=True)
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
-    consent: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    # Both channels always stated (a tablet sends back what it received); none: both false.
+    consent: Mapped[dict[str, Any]] = mapped_column(
+        JSONType,
+        nullable=False,
+        default=lambda: {"sms_reminders": False, "email_reminders": False},
+    )
     risk_factors: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
     household_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     annual_income: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -52,7 +52,13 @@ CHILD_FIELDS = (
     "birth_weight_grams",
     "enrolled",
 )
-DEFAULTS: dict[str, Any] = {"consent": {}, "risk_factors": [], "enrolled": True}
+DEFAULTS: dict[str, Any] = {"risk_factors": [], "enrolled": True}
+
+
+def no_consent() -> dict[str, bool]:
+    """A family's consent when none was given: every channel refused, stated in full so that
+    a tablet can send back what it received (the consent object needs both fields)."""
+    return {"sms_reminders": False, "email_reminders": False}
 
 
 def agency_today(user: User) -> date:
@@ -210,7 +216,7 @@ def _family_values(data: dict[str, Any], *, replace: bool) -> dict[str, Any]:
             pregnancy["expected_delivery_date"] if pregnancy else None
         )
     if values.get("consent") is None and (replace or "consent" in data):
-        values["consent"] = {}
+        values["consent"] = no_consent()
     return values
 
 
