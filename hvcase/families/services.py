@@ -512,13 +512,12 @@ def _check_episode_dates(family: Family) -> None:
 
 
 def discharge(user: User, family: Family, data: dict[str, Any]) -> Family:
+    when = data["discharged_on"]
+    if when > agency_today(user):  # the body first (422), then the state (409)
+        raise ValidationFailed({"discharged_on": ["Cannot be in the future."]})
     refuse_if_voided(family)
     if family.status == "discharged":
         raise Conflict("The family is already discharged.")
-    today = agency_today(user)
-    when = data["discharged_on"]
-    if when > today:
-        raise ValidationFailed({"discharged_on": ["Cannot be in the future."]})
     if when < family.enrolled_on:
         raise ValidationFailed({"discharged_on": ["Cannot be before the enrollment date."]})
     family.status = "discharged"
@@ -550,13 +549,12 @@ def episodes(family: Family) -> Select:
 
 def reenroll(user: User, family: Family, data: dict[str, Any]) -> Enrollment:
     """A new enrollment episode for a discharged family; its history is kept."""
+    when = data["enrolled_on"]
+    if when > agency_today(user):  # the body first (422), then the state (409)
+        raise ValidationFailed({"enrolled_on": ["Cannot be in the future."]})
     refuse_if_voided(family)
     if family.status != "discharged":
         raise Conflict("The family is enrolled; discharge it before re-enrolling.")
-    today = agency_today(user)
-    when = data["enrolled_on"]
-    if when > today:
-        raise ValidationFailed({"enrolled_on": ["Cannot be in the future."]})
     if family.discharged_on is not None and when < family.discharged_on:
         raise ValidationFailed({"enrolled_on": ["Cannot be before the last discharge."]})
     requested = data.get("home_visitor_id")
