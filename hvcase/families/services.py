@@ -540,10 +540,11 @@ def discharge(user: User, family: Family, data: dict[str, Any]) -> Family:
 
 
 def episodes(family: Family) -> Select:
+    """Newest first: by enrollment date, then (a family back the same day) by creation."""
     return (
         select(Enrollment)
         .where(Enrollment.family_id == family.id)
-        .order_by(Enrollment.enrolled_on.desc(), Enrollment.id)
+        .order_by(Enrollment.enrolled_on.desc(), Enrollment.created_at.desc(), Enrollment.id)
     )
 
 
