@@ -482,7 +482,20 @@ def assign(user: User, family: Family, home_visitor_id: uuid.UUID, note: str | N
     return with_attention(user, [family])[0]
 
 
+def _audit_listing(family: Family, collection: str, **filters: Any) -> None:
+    """A list of a family's records is family data read: one ``search`` event with its
+    filters, on the family."""
+    audit.record(
+        "search",
+        object_type="family",
+        object_id=family.id,
+        object_agency_id=family.agency_id,
+        detail={"collection": collection, **{k: str(v) for k, v in filters.items()}},
+    )
+
+
 def assignments(family: Family) -> Select:
+    _audit_listing(family, "assignments")
     return (
         select(Assignment)
         .where(Assignment.family_id == family.id)
@@ -541,6 +554,7 @@ def discharge(user: User, family: Family, data: dict[str, Any]) -> Family:
 
 def episodes(family: Family) -> Select:
     """Newest first: by enrollment date, then (a family back the same day) by creation."""
+    _audit_listing(family, "enrollments")
     return (
         select(Enrollment)
         .where(Enrollment.family_id == family.id)
@@ -587,6 +601,7 @@ MEMBERS: dict[type, tuple[str, str, tuple[str, ...]]] = {
 
 
 def members_of(family: Family, model: type, include_voided: bool) -> Select:
+    _audit_listing(family, MEMBERS[model][1], include_voided=include_voided)
     stmt = select(model).where(model.family_id == family.id)
     if not include_voided:
         stmt = stmt.where(model.voided_at.is_(None))
