@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -10,6 +13,27 @@ from hvcase.organisations.models import AGENCY_KINDS, PROGRAM_MODELS
 from hvcase.organisations.settings import TIMEZONES, SettingsSchema
 
 TimeZone = validate.OneOf(sorted(TIMEZONES), error="Not an IANA time zone name.")
+
+
+class Hundredths(ma.fields.Float):
+    """A number kept to two decimal places, as its column stores it. Rounded once validated as
+    sent (half away from zero, as PostgreSQL's numeric does), so the answer shows what was saved
+    and sending the same value again changes nothing (no new version)."""
+
+    def deserialize(self, value: Any, attr: Any = None, data: Any = None, **kwargs: Any) -> Any:
+        number = super().deserialize(value, attr, data, **kwargs)
+        if not isinstance(number, float):
+            return number  # absent (or null)
+        return float(Decimal(repr(number)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+def VisitsPerMonth(**kwargs: Any) -> Hundredths:
+    return Hundredths(
+        allow_nan=False,
+        validate=validate.Range(min=0, max=31),
+        metadata={"description": "Rounded to two decimal places"},
+        **kwargs,
+    )
 
 
 class AgencySchema(Schema):
@@ -32,9 +56,7 @@ class AgencyCreateSchema(ResponseOnly, InputSchema):
     lead_agency_id = ma.fields.UUID(allow_none=True)
     model = ma.fields.String(required=True, validate=validate.OneOf(PROGRAM_MODELS))
     timezone = ma.fields.String(required=True, validate=TimeZone)
-    expected_visits_per_month = ma.fields.Float(
-        required=True, allow_nan=False, validate=validate.Range(min=0, max=31)
-    )
+    expected_visits_per_month = VisitsPerMonth(required=True)
     settings = ma.fields.Nested(SettingsSchema)
 
 
@@ -45,9 +67,7 @@ class AgencyUpdateSchema(ResponseOnly, InputSchema):
     lead_agency_id = ma.fields.UUID(allow_none=True)
     model = ma.fields.String(validate=validate.OneOf(PROGRAM_MODELS))
     timezone = ma.fields.String(validate=TimeZone)
-    expected_visits_per_month = ma.fields.Float(
-        allow_nan=False, validate=validate.Range(min=0, max=31)
-    )
+    expected_visits_per_month = VisitsPerMonth()
     settings = ma.fields.Nested(SettingsSchema, metadata={"description": "Merged into the current"})
 
     response_only = (*InputSchema.response_only, "id")

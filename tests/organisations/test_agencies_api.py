@@ -547,3 +547,25 @@ def test_a_nul_character_anywhere_in_the_body_is_a_422_naming_the_field(coalitio
     assert_problem(changed, 422, "settings.referral_follow_up_days.housing\x00")
     assert agency_count() == before
     assert fresh(coalition.a.agency).settings == {}
+
+
+def test_expected_visits_are_kept_to_hundredths_and_a_repeat_changes_nothing(coalition, api_as):
+    admin = api_as(coalition.a.admin)
+    path = f"/agencies/{coalition.a.agency.id}"
+
+    answers = [admin.patch(path, json={"expected_visits_per_month": 2.555}) for _ in range(3)]
+
+    assert [a.get_json()["expected_visits_per_month"] for a in answers] == [2.56, 2.56, 2.56]
+    assert [a.get_json()["version"] for a in answers] == [2, 2, 2]
+    assert admin.get(path).get_json()["expected_visits_per_month"] == 2.56
+    # Bounds are judged on the value as sent, before any rounding.
+    assert_problem(
+        admin.patch(path, json={"expected_visits_per_month": 31.004}),
+        422,
+        "expected_visits_per_month",
+    )
+    assert_problem(
+        admin.patch(path, json={"expected_visits_per_month": -0.001}),
+        422,
+        "expected_visits_per_month",
+    )
