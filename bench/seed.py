@@ -1,0 +1,468 @@
+"""The benchmark's data set, at the scale of DESIGN.md: one coalition of 12 agencies (a lead
+and 11 members), 240 home visitors with a supervisor for every 8 and an agency admin in every
+agency, and 12,000 families (about 50 a home visitor) with their caregivers, children,
+enrollment episode and assignment.
+
+Rows are built in Python from ``random.Random(42)`` (the same data every run) and written with
+Core ``insert()`` executemany in batches: the ORM's unit of work, one object at a time, would
+take many times longer. Visits, screenings and referrals join the data set as their modules are
+built.
+
+``python -m bench.seed`` wipes the benchmark database and seeds it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import accumulate, islice
+from typing import Any
+
+import flask_migrate
+from flask import Flask
+from sqlalchemy import Connection, Table, func, insert, select, text
+
+from bench import bench_database_url, ensure_database, make_app
+from bench.names import (
+    CHILDREN,
+    CITIES,
+    FATHERS,
+    GRANDPARENTS,
+    LAST_NAMES,
+    MOTHERS,
+    STREETS,
+)
+from hvcase.auth.models import User
+from hvcase.auth.passwords import hash_password
+from hvcase.common.text import name_key
+from hvcase.extensions import db
+from hvcase.families import codes
+from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
+from hvcase.organisations.models import Agency
+
+SEED = 42
+MEMBER_AGENCIES = 11
+HOME_VISITORS = 240
+VISITORS_PER_SUPERVISOR = 8
+FAMILIES = 12_000
+HISTORY_DAYS = 3 * 365
+BATCH = 2_000
+PASSWORD = "bench-password-not-secret"
+EMAIL_DOMAIN = "bench.example.org"
+
+MODELS = ("PAT", "HFA", "NFP", "EHS", "SafeCare", "PAT", "HFA", "PAT", "NFP", "EHS", "HFA")
+TIMEZONES = ("America/Chicago", "America/Chicago", "America/Chicago", "America/Denver")
+LANGUAGES = (("en", 60), ("es", 22), ("so", 6), ("hmn", 6), ("vi", 3), ("ar", 3))
+
+
+def admin_email(agency_number: int) -> str:
+    return f"admin.a{agency_number:02d}@{EMAIL_DOMAIN}"
+
+
+def supervisor_email(agency_number: int, n: int) -> str:
+    return f"supervisor{n}.a{agency_number:02d}@{EMAIL_DOMAIN}"
+
+
+def visitor_email(agency_number: int, n: int) -> str:
+    return f"visitor{n:02d}.a{agency_number:02d}@{EMAIL_DOMAIN}"
+
+
+@dataclass
+class Rows:
+    """Every row to insert, by table, in an order the foreign keys accept."""
+
+    agencies: list[dict[str, Any]] = field(default_factory=list)
+    supervisors: list[dict[str, Any]] = field(default_factory=list)
+    other_users: list[dict[str, Any]] = field(default_factory=list)
+    families: list[dict[str, Any]] = field(default_factory=list)
+    caregivers: list[dict[str, Any]] = field(default_factory=list)
+    children: list[dict[str, Any]] = field(default_factory=list)
+    enrollments: list[dict[str, Any]] = field(default_factory=list)
+    assignments: list[dict[str, Any]] = field(default_factory=list)
+
+    def tables(self) -> Iterator[tuple[Table, list[dict[str, Any]]]]:
+        yield Agency.__table__, self.agencies
+        yield User.__table__, self.supervisors  # visitors refer to their supervisor
+        yield User.__table__, self.other_users
+        yield Family.__table__, self.families
+        yield Caregiver.__table__, self.caregivers
+        yield Child.__table__, self.children
+        yield Enrollment.__table__, self.enrollments
+        yield Assignment.__table__, self.assignments
+
+
+class Generator:
+    """Builds the rows; every choice comes from one ``random.Random(42)``."""
+
+    def __init__(self, today: date, password_hash: str) -> None:
+        self.rng = random.Random(SEED)
+        self.today = today
+        self.password_hash = password_hash
+        self.rows = Rows()
+        self.last_names = _cumulative_zipf(LAST_NAMES)
+        self.languages = list(accumulate(weight for _, weight in LANGUAGES))
+
+    # Ids and times ---------------------------------------------------------------------
+
+    def new_id(self) -> uuid.UUID:
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+
+    def moment(self, day: date) -> datetime:
+        """A time of day on ``day``, in UTC (office hours in the Midwest)."""
+        return datetime(day.year, day.month, day.day, 14, tzinfo=UTC) + timedelta(
+            minutes=self.rng.randrange(8 * 60)
+        )
+
+    def stamps(self, day: date) -> dict[str, Any]:
+        at = self.moment(day)
+        return {"version": 1, "created_at": at, "updated_at": at}
+
+    def last_name(self) -> str:
+        return self.rng.choices(LAST_NAMES, cum_weights=self.last_names)[0]
+
+    # Organisations and staff -----------------------------------------------------------
+
+    def build(self) -> Rows:
+        lead_id = self.new_id()
+        self.agency(lead_id, "Riverbend Family Coalition", "lead", None, "other", 0)
+        self.user(admin_email(0), "Coalition Admin", "agency_admin", lead_id)
+        visitors = _split(HOME_VISITORS, MEMBER_AGENCIES)
+        caseloads = self.caseloads(HOME_VISITORS, FAMILIES)
+        first_visitor = 0
+        for number in range(1, MEMBER_AGENCIES + 1):
+            agency_id = self.new_id()
+            name = f"{self.rng.choice(CITIES)[0]} {MODELS[number - 1]} Program {number:02d}"
+            self.agency(
+                agency_id, name, "member", lead_id, MODELS[number - 1], float(2 + number % 3)
+            )
+            self.user(
+                admin_email(number), f"Admin of agency {number:02d}", "agency_admin", agency_id
+            )
+            count = visitors[number - 1]
+            supervisors = [
+                self.user(
+                    supervisor_email(number, n + 1),
+                    self.staff_name(),
+                    "supervisor",
+                    agency_id,
+                    into=self.rows.supervisors,
+                )
+                for n in range(-(-count // VISITORS_PER_SUPERVISOR))
+            ]
+            for n in range(count):
+                visitor_id = self.user(
+                    visitor_email(number, n + 1),
+                    self.staff_name(),
+                    "home_visitor",
+                    agency_id,
+                    supervisor_id=supervisors[n // VISITORS_PER_SUPERVISOR],
+                )
+                supervisor_id = supervisors[n // VISITORS_PER_SUPERVISOR]
+                for _ in range(caseloads[first_visitor + n]):
+                    self.family(agency_id, visitor_id, supervisor_id)
+            first_visitor += count
+        return self.rows
+
+    def agency(
+        self,
+        agency_id: uuid.UUID,
+        name: str,
+        kind: str,
+        lead_id: uuid.UUID | None,
+        model: str,
+        visits: float,
+    ) -> None:
+        self.rows.agencies.append(
+            {
+                "id": agency_id,
+                "name": name,
+                "kind": kind,
+                "lead_agency_id": lead_id,
+                "model": model,
+                "timezone": self.rng.choice(TIMEZONES),
+                "expected_visits_per_month": visits,
+                "settings": {},
+                **self.stamps(self.today - timedelta(days=HISTORY_DAYS + 30)),
+            }
+        )
+
+    def staff_name(self) -> str:
+        first = self.rng.choice(MOTHERS + FATHERS)
+        return f"{first} {self.last_name()}"
+
+    def user(
+        self,
+        email: str,
+        name: str,
+        role: str,
+        agency_id: uuid.UUID,
+        supervisor_id: uuid.UUID | None = None,
+        into: list[dict[str, Any]] | None = None,
+    ) -> uuid.UUID:
+        user_id = self.new_id()
+        (self.rows.other_users if into is None else into).append(
+            {
+                "id": user_id,
+                "email": email,
+                "name": name,
+                "role": role,
+                "agency_id": agency_id,
+                "supervisor_id": supervisor_id,
+                "password_hash": self.password_hash,
+                "active": True,
+                **self.stamps(self.today - timedelta(days=HISTORY_DAYS)),
+            }
+        )
+        return user_id
+
+    def caseloads(self, visitors: int, families: int) -> list[int]:
+        """About ``families / visitors`` each, between 80% and 120% of it, summing exactly."""
+        mean = families // visitors
+        loads = [mean] * visitors
+        for i in range(0, visitors - 1, 2):
+            shift = self.rng.randint(0, mean // 5)
+            loads[i] += shift
+            loads[i + 1] -= shift
+        loads[-1] += families - sum(loads)
+        return loads
+
+    # Households ------------------------------------------------------------------------
+
+    def family(self, agency_id: uuid.UUID, visitor_id: uuid.UUID, supervisor_id: uuid.UUID) -> None:
+        rng, today = self.rng, self.today
+        family_id = self.new_id()
+        enrolled_on = today - timedelta(days=rng.randrange(HISTORY_DAYS))
+        discharged_on = None
+        reason = None
+        if (today - enrolled_on).days > 120 and rng.random() < 0.18:
+            discharged_on = enrolled_on + timedelta(
+                days=rng.randrange(90, (today - enrolled_on).days)
+            )
+            reason = rng.choice(codes.DISCHARGE_REASONS)
+        family_name = self.last_name()
+        city, county, zip_prefix = rng.choice(CITIES)
+        child_count = rng.choices((0, 1, 2), weights=(25, 55, 20))[0]
+        pregnant = child_count == 0 or rng.random() < 0.08
+        expected = today + timedelta(days=rng.randrange(10, 200)) if pregnant else None
+        language = rng.choices(LANGUAGES, cum_weights=self.languages)[0][0]
+        self.rows.families.append(
+            {
+                "id": family_id,
+                "agency_id": agency_id,
+                "home_visitor_id": visitor_id,
+                "status": "discharged" if discharged_on else "enrolled",
+                "enrolled_on": enrolled_on,
+                "discharged_on": discharged_on,
+                "discharge_reason": reason,
+                "referral_source": rng.choice(codes.REFERRAL_SOURCES),
+                "preferred_language": language,
+                "address": {
+                    "street": f"{rng.randrange(100, 9999)} {rng.choice(STREETS)}",
+                    "city": city,
+                    "state": "MN",
+                    "postal_code": f"{zip_prefix}{rng.randrange(100):02d}",
+                    "county": county,
+                },
+                "phone": f"+1612{rng.randrange(2_000_000, 9_999_999)}"
+                if rng.random() < 0.9
+                else None,
+                "email": None,
+                "consent": {"sms_reminders": rng.random() < 0.7, "email_reminders": False},
+                "risk_factors": sorted(rng.sample(codes.RISK_FACTORS[:-1], rng.randrange(4))),
+                "household_size": 1 + child_count + rng.randrange(1, 4),
+                "annual_income": rng.randrange(4_000, 60_000, 500),
+                "expected_delivery_date": expected if not discharged_on else None,
+                "voided_at": None,
+                "void_reason": None,
+                **self.stamps(enrolled_on),
+            }
+        )
+        primary_birth = enrolled_on - timedelta(days=rng.randrange(17 * 365, 40 * 365))
+        self.caregiver(family_id, enrolled_on, family_name, primary_birth, primary=True)
+        if rng.random() < 0.45:
+            self.caregiver(family_id, enrolled_on, family_name, None, primary=False)
+        for _ in range(child_count):
+            self.child(family_id, enrolled_on, family_name, primary_birth)
+        at = self.moment(enrolled_on)
+        self.rows.enrollments.append(
+            {
+                "id": self.new_id(),
+                "family_id": family_id,
+                "enrolled_on": enrolled_on,
+                "discharged_on": discharged_on,
+                "discharge_reason": reason,
+                "discharge_note": None,
+                "created_at": at,
+            }
+        )
+        self.rows.assignments.append(
+            {
+                "id": self.new_id(),
+                "family_id": family_id,
+                "home_visitor_id": visitor_id,
+                "assigned_at": at,
+                "assigned_by": supervisor_id,
+                "note": "enrollment",
+            }
+        )
+
+    def caregiver(
+        self,
+        family_id: uuid.UUID,
+        enrolled_on: date,
+        family_name: str,
+        birth_date: date | None,
+        *,
+        primary: bool,
+    ) -> None:
+        rng = self.rng
+        if primary:
+            relationship = rng.choices(
+                ("mother", "father", "grandparent", "foster_parent", "guardian"),
+                weights=(85, 6, 5, 2, 2),
+            )[0]
+        else:
+            relationship = rng.choices(("father", "grandparent", "other"), weights=(75, 20, 5))[0]
+        first = rng.choice(
+            {"mother": MOTHERS, "father": FATHERS, "grandparent": GRANDPARENTS}.get(
+                relationship, MOTHERS
+            )
+        )
+        last = family_name if rng.random() < 0.6 else self.last_name()
+        if birth_date is None and rng.random() < 0.7:
+            birth_date = enrolled_on - timedelta(days=rng.randrange(18 * 365, 45 * 365))
+        self.rows.caregivers.append(
+            {
+                "id": self.new_id(),
+                "family_id": family_id,
+                "first_name": first,
+                "last_name": last,
+                "name_key": name_key(first, last),
+                "birth_date": birth_date,
+                "relationship": relationship,
+                "primary": primary,
+                "education": rng.choice(codes.EDUCATION),
+                "employment": rng.choice(codes.EMPLOYMENT),
+                "insurance": rng.choice(codes.INSURANCE),
+                "voided_at": None,
+                "void_reason": None,
+                **self.stamps(enrolled_on),
+            }
+        )
+
+    def child(
+        self, family_id: uuid.UUID, enrolled_on: date, family_name: str, parent_birth: date
+    ) -> None:
+        rng = self.rng
+        earliest = max(
+            enrolled_on - timedelta(days=2 * 365), parent_birth + timedelta(days=15 * 365)
+        )
+        span = max((self.today - earliest).days, 1)
+        birth_date = earliest + timedelta(days=rng.randrange(span))
+        weeks = rng.choices((None, 34, 36, 38, 39, 40, 41), weights=(10, 4, 6, 20, 30, 25, 5))[0]
+        first = rng.choice(CHILDREN)
+        self.rows.children.append(
+            {
+                "id": self.new_id(),
+                "family_id": family_id,
+                "first_name": first,
+                "last_name": family_name,
+                "name_key": name_key(first, family_name),
+                "birth_date": birth_date,
+                "sex": rng.choice(("F", "M")),
+                "gestational_age_weeks": weeks,
+                "gestational_age_days": rng.randrange(7) if weeks else None,
+                "birth_weight_grams": rng.randrange(2_200, 4_300, 10) if weeks else None,
+                "enrolled": True,
+                "voided_at": None,
+                "void_reason": None,
+                **self.stamps(max(birth_date, enrolled_on)),
+            }
+        )
+
+
+def _cumulative_zipf(names: tuple[str, ...], offset: int = 4) -> list[float]:
+    """Cumulative weights 1/(rank + offset): the first names are the most common."""
+    return list(accumulate(1 / (rank + offset) for rank in range(1, len(names) + 1)))
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """``total`` in ``parts`` as equal as can be, larger parts first."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+# Writing -----------------------------------------------------------------------------------
+
+
+def build_schema(app: Flask) -> None:
+    """A fresh public schema, built by the migrations as production's is."""
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        flask_migrate.upgrade()
+
+
+def write(connection: Connection, rows: Rows) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for table, table_rows in rows.tables():
+        for batch in _batches(table_rows, BATCH):
+            connection.execute(insert(table), batch)
+        counts[table.name] = counts.get(table.name, 0) + len(table_rows)
+    return counts
+
+
+def seed(app: Flask) -> float:
+    """Wipe the database, build the schema, insert the data set; print and return the time."""
+    started = time.perf_counter()
+    build_schema(app)
+    migrated = time.perf_counter()
+    with app.app_context():
+        today = datetime.now(UTC).date()
+        rows = Generator(today, hash_password(PASSWORD)).build()
+        built = time.perf_counter()
+        with db.engine.begin() as connection:
+            counts = write(connection, rows)
+        written = time.perf_counter()
+        with db.engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+    finished = time.perf_counter()
+    print("Seeded: " + ", ".join(f"{count:,} {name}" for name, count in counts.items()))
+    print(
+        f"Seed time: {finished - started:.1f} s (schema by migrations {migrated - started:.1f} s,"
+        f" rows built {built - migrated:.1f} s, inserted {written - built:.1f} s,"
+        f" ANALYZE {finished - written:.1f} s); target under 120 s:"
+        f" {'PASS' if finished - started < 120 else 'FAIL'}"
+    )
+    return finished - started
+
+
+def seeded(app: Flask) -> bool:
+    """True when the database holds a full data set already."""
+    with app.app_context(), db.engine.connect() as connection:
+        has_table = connection.scalar(text("SELECT to_regclass('public.families') IS NOT NULL"))
+        if not has_table:
+            return False
+        return (connection.scalar(select(func.count()).select_from(Family.__table__)) or 0) >= (
+            FAMILIES
+        )
+
+
+def main() -> None:
+    url = bench_database_url()
+    ensure_database(url)
+    seed(make_app(url))
+
+
+if __name__ == "__main__":
+    main()
