@@ -105,7 +105,11 @@ def end_current_session() -> None:
 
 
 def logout(user: User) -> None:
+    """End the cookie session, or revoke the bearer token the request came with."""
     end_current_session()
+    token = g.get("api_token")
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = utcnow()
     logout_user()
     session.clear()
     # The caller is signed out by now: name them, or the event would have no actor.

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hvcase.audit import services as audit
 from hvcase.auth.models import User
 from hvcase.auth.passwords import hash_password
 from hvcase.auth.services import end_all_sign_ins, normalise_email
@@ -33,13 +34,11 @@ def get_user(actor: User, user_id: uuid.UUID) -> User:
 
 def check_may_manage(actor: User, agency: Agency | None, role: str) -> None:
     """403 unless ``actor`` may give ``role`` to a user of ``agency``."""
-    if actor.role == "admin":
-        return
-    if actor.role != "agency_admin":
+    if actor.role not in ("admin", "agency_admin"):
         raise Forbidden("Only admins and agency admins manage users.")
-    if role == "admin":
+    if role == "admin" and actor.role != "admin":
         raise Forbidden("Only an admin may make an admin.")
-    if role == "fiscal_host" and (agency is None or agency.kind != "lead"):
+    if role == "fiscal_host" and agency is not None and agency.kind != "lead":
         raise Forbidden("Fiscal hosts belong to a lead agency.")
 
 
@@ -103,6 +102,13 @@ def create_user(actor: User, data: dict[str, Any]) -> User:
     )
     db.session.add(user)
     db.session.flush()
+    audit.record(
+        "create",
+        object_type="user",
+        object_id=user.id,
+        object_agency_id=user.agency_id,
+        detail={"role": user.role},
+    )
     return user
 
 
@@ -143,13 +149,24 @@ def update_user(actor: User, user: User, data: dict[str, Any]) -> User:
         )
         if supervising:
             raise Conflict("This supervisor still supervises home visitors; reassign them first.")
-    ends_sign_ins = data.get("active") is False or "password" in data
-    if "password" in data:
+    reset = "password" in data
+    ends_sign_ins = data.get("active") is False or reset
+    if reset:
         user.password_hash = hash_password(data.pop("password"))
-    for name, value in data.items():
-        if getattr(user, name) != value:
-            setattr(user, name, value)
+    changed = sorted(name for name, value in data.items() if getattr(user, name) != value)
+    for name in changed:
+        setattr(user, name, data[name])
     if ends_sign_ins:
         end_all_sign_ins(user)
     db.session.flush()
+    if changed or reset:
+        # Which fields changed, never their values (a password is never written anywhere).
+        fields = changed + (["password"] if reset else [])
+        audit.record(
+            "update",
+            object_type="user",
+            object_id=user.id,
+            object_agency_id=user.agency_id,
+            detail={"fields": fields},
+        )
     return user
