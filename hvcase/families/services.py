@@ -363,6 +363,13 @@ def _renamed(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _check_path_id(data: dict[str, Any], record_id: uuid.UUID) -> None:
+    """A PUT body may carry its record's id, never another one (that would write one
+    record's fields into another)."""
+    if data.get("id") not in (None, record_id):
+        raise ValidationFailed({"id": ["Must be the id of the path."]})
+
+
 def _check_fixed(family: Family, data: dict[str, Any]) -> None:
     """agency_id and home_visitor_id never change through PUT or PATCH."""
     errors = {}
@@ -399,6 +406,7 @@ def update_family(user: User, family: Family, data: dict[str, Any]) -> Family:
 def put_family(user: User, family_id: uuid.UUID, data: dict[str, Any]) -> tuple[Family, bool]:
     """PUT: create with this id (True), or replace the family-level fields and upsert the
     listed caregivers and children (False)."""
+    _check_path_id(data, family_id)
     family = db.session.get(Family, family_id)
     if family is None:
         return enroll(user, data, family_id), True
@@ -699,6 +707,7 @@ def put_member(
 ) -> tuple[Any, bool]:
     """PUT /caregivers/{id} or /children/{id}: create (with ``family_id``) or replace."""
     if db.session.get(model, member_id) is None:
+        _check_path_id(data, member_id)
         if data.get("family_id") is None:
             raise ValidationFailed({"family_id": ["Required to create a record."]})
         family = get_family(user, data["family_id"])

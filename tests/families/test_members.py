@@ -264,6 +264,12 @@ def test_a_members_family_cannot_change(coalition, api, family):
 
 def test_the_id_in_a_body_must_be_the_id_of_the_path(api, family):
     mother = family.primary_caregiver
+    body = caregiver_body(id=str(uuid.uuid4()), family_id=str(family.id))
+    before = counts()
+
+    assert_problem(api.put(f"/caregivers/{uuid.uuid4()}", json=body), 422, "id")
+    assert_problem(api.put(f"/caregivers/{mother.id}", json=body), 422, "id")
+    assert counts() == before
 
     assert_problem(api.patch(f"/caregivers/{mother.id}", json={"id": str(uuid.uuid4())}), 422, "id")
 

@@ -166,6 +166,23 @@ def test_put_of_another_agencys_family_is_a_404_and_changes_nothing(coalition, a
     )
 
 
+def test_a_put_body_naming_another_id_is_refused(coalition, api, family):
+    """A tablet sending one family's record to another's address must not overwrite it."""
+    other = FamilyFactory(home_visitor=coalition.a.visitor)
+    body = {"id": str(other.id), "enrolled_on": str(family.enrolled_on), "household_size": 9}
+
+    assert_problem(api.put(f"/families/{family.id}", json=body), 422, "id")
+    assert_problem(api.put(f"/families/{uuid.uuid4()}", json=body), 422, "id")
+    assert fresh(Family, family.id).household_size == 3
+    assert counts()[0] == 2
+
+
+def test_a_put_body_may_carry_its_own_id(api, family):
+    body = {"id": str(family.id), "enrolled_on": str(family.enrolled_on), "household_size": 3}
+
+    assert api.put(f"/families/{family.id}", json=body).status_code == 200
+
+
 @pytest.mark.parametrize("field", ["home_visitor_id", "agency_id"])
 def test_put_or_patch_may_not_reassign_the_family(coalition, api, family, field):
     other = {"home_visitor_id": coalition.a.other_visitor.id, "agency_id": coalition.b.agency.id}
