@@ -236,6 +236,18 @@ def test_a_bad_date_is_a_422_before_the_state_is_a_409(coalition, api_as, family
     )
 
 
+def test_a_discharged_familys_enrollment_date_stays_before_its_discharge(coalition, api_as, family):
+    api = api_as(coalition.a.visitor)
+    discharge(api, family, days_ago(coalition.a.agency, 50))
+
+    response = api.patch(
+        f"/families/{family.id}", json={"enrolled_on": str(days_ago(coalition.a.agency, 40))}
+    )
+
+    assert_problem(response, 422, "enrolled_on")
+    assert fresh(Family, family.id).enrolled_on == family.enrolled_on
+
+
 # --- Re-enrollment -------------------------------------------------------------------------
 
 
@@ -336,3 +348,23 @@ def test_re_enrolling_to_someone_who_cannot_take_it_writes_nothing(coalition, ap
     assert (stored.status, stored.home_visitor_id) == ("discharged", a.visitor.id)
     assert db.session.scalar(select(func.count()).where(Enrollment.family_id == family.id)) == 1
     assert db.session.scalar(select(func.count()).where(Assignment.family_id == family.id)) == 1
+
+
+def test_correcting_the_enrollment_date_moves_the_current_episode_only(coalition, api_as, family):
+    a = coalition.a
+    discharge(api_as(a.visitor), family, days_ago(a.agency, 100))
+    reenroll(api_as(a.supervisor), family, days_ago(a.agency, 20))
+    api = api_as(a.visitor)
+
+    before_discharge = {"enrolled_on": str(days_ago(a.agency, 101))}
+    assert_problem(api.patch(f"/families/{family.id}", json=before_discharge), 422, "enrolled_on")
+    corrected = api.patch(
+        f"/families/{family.id}", json={"enrolled_on": str(days_ago(a.agency, 25))}
+    )
+
+    assert corrected.status_code == 200
+    episodes = api.get(f"/families/{family.id}/enrollments").get_json()["items"]
+    assert [e["enrolled_on"] for e in episodes] == [
+        str(days_ago(a.agency, 25)),
+        str(days_ago(a.agency, 200)),  # the first episode, as enrolled
+    ]
