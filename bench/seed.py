@@ -23,6 +23,7 @@ from itertools import accumulate, islice
 from typing import Any
 
 import flask_migrate
+from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import Connection, Table, func, insert, select, text
 
@@ -448,14 +449,17 @@ def seed(app: Flask) -> float:
 
 
 def seeded(app: Flask) -> bool:
-    """True when the database holds a full data set already."""
+    """True when the database holds a full data set, in the schema of the latest migration
+    (a data set seeded before a new migration would not fit the models)."""
     with app.app_context(), db.engine.connect() as connection:
-        has_table = connection.scalar(text("SELECT to_regclass('public.families') IS NOT NULL"))
-        if not has_table:
+        if not connection.scalar(text("SELECT to_regclass('public.alembic_version') IS NOT NULL")):
             return False
-        return (connection.scalar(select(func.count()).select_from(Family.__table__)) or 0) >= (
-            FAMILIES
-        )
+        current = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
+        script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+        if current != set(script.get_heads()):
+            return False
+        families = connection.scalar(select(func.count()).select_from(Family.__table__))
+        return (families or 0) >= FAMILIES
 
 
 def main() -> None:
