@@ -112,8 +112,10 @@ def register_blueprints(app: Flask) -> None:
     from hvcase.families.routes import blp as families
     from hvcase.health.routes import blp as health
     from hvcase.organisations.routes import blp as agencies
+    from hvcase.sync.routes import blp as sync
+    from hvcase.visits.routes import blp as visits
 
-    for blueprint in (health, auth, agencies, families, audit):
+    for blueprint in (health, auth, agencies, families, visits, sync, audit):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets)
 

@@ -5,6 +5,8 @@ from hvcase.auth.models import ApiToken, LoginSession, User
 from hvcase.common.idempotency import IdempotencyRecord
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.organisations.models import Agency
+from hvcase.sync.clock import SyncClock
+from hvcase.visits.models import Visit
 
 __all__ = [
     "Agency",
@@ -17,5 +19,7 @@ __all__ = [
     "Family",
     "IdempotencyRecord",
     "LoginSession",
+    "SyncClock",
     "User",
+    "Visit",
 ]

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import BigInteger, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from hvcase.common.time import utcnow
@@ -49,3 +49,20 @@ class VoidableMixin:
     @property
     def is_voided(self) -> bool:
         return self.voided_at is not None
+
+
+class SyncedMixin:
+    """A record tablets pull: ``change_seq`` is the sync clock's value of the transaction that
+    last changed it (see hvcase/sync/clock.py). NULL only inside the changing transaction."""
+
+    change_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+
+
+def unstamped_index(table: str) -> Index:
+    """The partial index that finds the rows a committing transaction must stamp."""
+    return Index(
+        f"ix_{table}_unstamped",
+        "id",
+        postgresql_where=text("change_seq IS NULL"),
+        sqlite_where=text("change_seq IS NULL"),
+    )

@@ -10,17 +10,24 @@ from typing import Any
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hvcase.common.models import IdMixin, VersionedMixin, VoidableMixin
+from hvcase.common.models import (
+    IdMixin,
+    SyncedMixin,
+    VersionedMixin,
+    VoidableMixin,
+    unstamped_index,
+)
 from hvcase.common.time import utcnow
 from hvcase.common.types import JSONType, UTCDateTime
 from hvcase.extensions import db
 
 
-class Family(IdMixin, VersionedMixin, VoidableMixin, db.Model):
+class Family(IdMixin, VersionedMixin, VoidableMixin, SyncedMixin, db.Model):
     __tablename__ = "families"
     __table_args__ = (
         Index("ix_families_agency_status", "agency_id", "status"),
         Index("ix_families_home_visitor", "home_visitor_id"),
+        unstamped_index("families"),
     )
 
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), nullable=False)
@@ -65,8 +72,9 @@ class Family(IdMixin, VersionedMixin, VoidableMixin, db.Model):
         return next((c for c in self.caregivers if c.primary and not c.is_voided), None)
 
 
-class Caregiver(IdMixin, VersionedMixin, VoidableMixin, db.Model):
+class Caregiver(IdMixin, VersionedMixin, VoidableMixin, SyncedMixin, db.Model):
     __tablename__ = "caregivers"
+    __table_args__ = (unstamped_index("caregivers"),)
 
     family_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("families.id"), nullable=False, index=True
@@ -85,8 +93,9 @@ class Caregiver(IdMixin, VersionedMixin, VoidableMixin, db.Model):
     family: Mapped[Family] = relationship(back_populates="caregivers")
 
 
-class Child(IdMixin, VersionedMixin, VoidableMixin, db.Model):
+class Child(IdMixin, VersionedMixin, VoidableMixin, SyncedMixin, db.Model):
     __tablename__ = "children"
+    __table_args__ = (unstamped_index("children"),)
 
     family_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("families.id"), nullable=False, index=True
@@ -104,10 +113,12 @@ class Child(IdMixin, VersionedMixin, VoidableMixin, db.Model):
     family: Mapped[Family] = relationship(back_populates="children")
 
 
-class Assignment(IdMixin, db.Model):
-    """Who a family was assigned to, when and by whom: the history of ``home_visitor_id``."""
+class Assignment(IdMixin, SyncedMixin, db.Model):
+    """Who a family was assigned to, when and by whom: the history of ``home_visitor_id``.
+    Its ``change_seq`` tells a tablet's pull when a family entered or left its scope."""
 
     __tablename__ = "family_assignments"
+    __table_args__ = (unstamped_index("family_assignments"),)
 
     family_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("families.id"), nullable=False, index=True

@@ -1,0 +1,284 @@
+"""Push a tablet's offline changes, each on its own; pull what changed in its scope since its
+cursor, with no change skipped or repeated (see clock.py)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import marshmallow as ma
+from sqlalchemy import Select, case, exists, false, func, literal, select, true, tuple_, union_all
+from sqlalchemy.orm import selectinload
+
+from hvcase.audit import services as audit
+from hvcase.auth.models import User
+from hvcase.common.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+    ValidationFailed,
+    flatten_messages,
+)
+from hvcase.common.scoping import visible_families
+from hvcase.extensions import db
+from hvcase.families import services as families
+from hvcase.families.models import Assignment, Family
+from hvcase.sync.clock import current_value
+from hvcase.sync.entities import BY_RANK, ENTITIES, Entity
+
+LAST_ID = uuid.UUID(int=(1 << 128) - 1)
+
+
+class VoidBody(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    void_reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
+
+
+class _VersionConflict(Exception):
+    """Raised inside an item's savepoint to undo a change made on a stale base version."""
+
+
+# Push --------------------------------------------------------------------------------------
+
+
+def push(user: User, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Apply each change in order, each in its own savepoint, each with its own result."""
+    return [apply_change(user, change) for change in changes]
+
+
+def apply_change(user: User, change: dict[str, Any]) -> dict[str, Any]:
+    record_id = change["id"]
+    entity = ENTITIES.get(change["entity"])
+    if entity is None:
+        return _rejected(record_id, {"entity": ["Not recorded by this server yet."]})
+    try:
+        with db.session.begin_nested():
+            return _apply(user, entity, change)
+    except _VersionConflict:
+        db.session.expire_all()
+        return _conflict(user, entity, record_id)
+    except ma.ValidationError as error:
+        return _rejected(record_id, _prefixed(flatten_messages(error.messages)))
+    except ValidationFailed as error:
+        return _rejected(record_id, _prefixed(error.errors or {}))
+    except NotFound:
+        return _rejected(record_id, {"id": ["not found"]})
+    except Forbidden as error:
+        return _rejected(record_id, {"op": [error.detail or "Not allowed."]})
+    except Conflict as error:
+        db.session.expire_all()
+        if db.session.get(entity.model, record_id) is not None:
+            return _conflict(user, entity, record_id, error.detail)
+        return _rejected(record_id, {"id": [error.detail or "Conflict."]})
+    except Problem as error:
+        return _rejected(record_id, {"id": [error.detail or "Refused."]})
+
+
+def _apply(user: User, entity: Entity, change: dict[str, Any]) -> dict[str, Any]:
+    record_id = change["id"]
+    data = change["data"]
+    exists_before = db.session.get(entity.model, record_id) is not None
+    record = entity.get(user, record_id) if exists_before else None
+    before = entity.fingerprint(record) if record is not None else None
+    if change["op"] == "void":
+        reason = VoidBody().load(data).get("void_reason")
+        if record is None:
+            raise NotFound()
+        record = entity.void(user, record, reason)
+    else:
+        if "id" in data and str(data["id"]) != str(record_id):
+            raise ValidationFailed({"id": ["Must be the change's id."]})
+        record, _created = entity.upsert(user, record_id, entity.body.load(data))
+    after = entity.fingerprint(record)
+    if before is not None and after == before:
+        return {"id": record_id, "status": "unchanged", "version": record.version}
+    base = change.get("base_version")
+    if before is not None and base is not None and base < before[0]:
+        raise _VersionConflict()
+    return {"id": record_id, "status": "applied", "version": record.version}
+
+
+def _conflict(
+    user: User, entity: Entity, record_id: uuid.UUID, detail: str | None = None
+) -> dict[str, Any]:
+    record = entity.get(user, record_id)
+    if isinstance(record, Family):
+        families.with_attention(user, [record])
+    result = {
+        "id": record_id,
+        "status": "conflict",
+        "version": record.version,
+        "current": entity.current.dump(record),
+    }
+    if detail:
+        result["errors"] = {"id": [detail]}
+    return result
+
+
+def _rejected(record_id: uuid.UUID, errors: dict[str, list[str]]) -> dict[str, Any]:
+    return {"id": record_id, "status": "rejected", "errors": errors}
+
+
+def _prefixed(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Field errors of an item name the field inside its ``data``."""
+    return {("data" if key == "body" else f"data.{key}"): value for key, value in errors.items()}
+
+
+# Pull --------------------------------------------------------------------------------------
+
+
+def encode_cursor(key: tuple[int, int, uuid.UUID]) -> str:
+    raw = f"{key[0]}.{key[1]}.{key[2].hex}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[int, int, uuid.UUID]:
+    if not cursor:
+        return (-1, -1, uuid.UUID(int=0))
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        seq, rank, hex_id = base64.urlsafe_b64decode(padded).decode().split(".")
+        return (int(seq), int(rank), uuid.UUID(hex=hex_id))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed({"cursor": ["Not a cursor this server gave."]}) from None
+
+
+def _scope_staff(user: User) -> list[uuid.UUID] | None:
+    """Whose families are the caller's by assignment (None: the whole agency's)."""
+    if user.role == "home_visitor":
+        return [user.id]
+    if user.role == "supervisor":
+        supervised = db.session.scalars(select(User.id).where(User.supervisor_id == user.id))
+        return [user.id, *supervised]
+    return None
+
+
+def _greatest(a: Any, b: Any) -> Any:
+    return case((a >= b, a), else_=b)
+
+
+def _changes_since(user: User, cursor: tuple[int, int, uuid.UUID], limit: int) -> Select:
+    """One stream of (change number, rank, id, removed) over every synced entity."""
+    staff = _scope_staff(user)
+    if staff is None:
+        entered = literal(0)
+        left = literal(0)
+        once_ours = false()
+    else:
+        # When the family last came to someone in scope, and when it last changed hands.
+        entered = func.coalesce(
+            select(func.max(Assignment.change_seq))
+            .where(Assignment.family_id == Family.id, Assignment.home_visitor_id.in_(staff))
+            .scalar_subquery(),
+            0,
+        )
+        left = (
+            select(func.max(Assignment.change_seq))
+            .where(Assignment.family_id == Family.id)
+            .scalar_subquery()
+        )
+        once_ours = exists().where(
+            Assignment.family_id == Family.id, Assignment.home_visitor_id.in_(staff)
+        )
+    parts = []
+    for entity in ENTITIES.values():
+        model = entity.model
+        family_key = Family.id if model is Family else model.family_id
+        base = select(literal(entity.rank).label("rank"), model.id.label("id"))
+        if model is not Family:
+            base = base.join(Family, Family.id == family_key)
+        else:
+            base = base.select_from(Family)
+        parts.append(
+            base.add_columns(
+                _greatest(model.change_seq, entered).label("seq"), false().label("removed")
+            ).where(visible_families(user))
+        )
+        if staff is not None:
+            parts.append(
+                base.add_columns(left.label("seq"), true().label("removed")).where(
+                    Family.agency_id == user.agency_id, ~visible_families(user), once_ours
+                )
+            )
+    stream = union_all(*parts).subquery()
+    return (
+        select(stream.c.seq, stream.c.rank, stream.c.id, stream.c.removed)
+        .where(tuple_(stream.c.seq, stream.c.rank, stream.c.id) > tuple_(*cursor))
+        .order_by(stream.c.seq, stream.c.rank, stream.c.id)
+        .limit(limit + 1)
+    )
+
+
+def pull(user: User, cursor_token: str | None, limit: int) -> dict[str, Any]:
+    """Every change in the caller's scope after the cursor, at most ``limit``."""
+    cursor = decode_cursor(cursor_token)
+    horizon = current_value()  # read first: every change numbered up to it is visible below
+    rows = db.session.execute(_changes_since(user, cursor, limit)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    records = _load(user, rows)
+    changes = []
+    for _seq, rank, record_id, removed in rows:
+        entity = BY_RANK[rank]
+        if removed:
+            changes.append({"entity": entity.name, "id": record_id, "removed": True})
+            continue
+        record = records[rank][record_id]
+        if record.voided_at is not None:
+            changes.append({"entity": entity.name, "id": record_id, "voided": True})
+        else:
+            changes.append(
+                {
+                    "entity": entity.name,
+                    "id": record_id,
+                    "version": record.version,
+                    "data": entity.pulled.dump(record),
+                }
+            )
+    if more:
+        last = rows[-1]
+        next_key = (last[0], last[1], last[2])
+    else:
+        last_key = (rows[-1][0], rows[-1][1], rows[-1][2]) if rows else cursor
+        next_key = max(last_key, (horizon, 99, LAST_ID))
+    return {"changes": changes, "cursor": encode_cursor(next_key), "more": more}
+
+
+def _load(user: User, rows: list[Any]) -> dict[int, dict[uuid.UUID, Any]]:
+    """The pulled records, one query per entity whatever their number."""
+    wanted: dict[int, list[uuid.UUID]] = defaultdict(list)
+    for _seq, rank, record_id, removed in rows:
+        if not removed:
+            wanted[rank].append(record_id)
+    loaded: dict[int, dict[uuid.UUID, Any]] = {}
+    for rank, ids in wanted.items():
+        model = BY_RANK[rank].model
+        stmt = select(model).where(model.id.in_(ids))
+        if model is Family:
+            stmt = stmt.options(selectinload(Family.caregivers), selectinload(Family.children))
+        found = {record.id: record for record in db.session.scalars(stmt)}
+        if model is Family:
+            families.with_attention(user, list(found.values()))
+        loaded[rank] = found
+    return loaded
+
+
+def sync(user: User, request: dict[str, Any]) -> dict[str, Any]:
+    results = push(user, request["changes"])
+    pulled = pull(user, request.get("cursor"), request["limit"])
+    audit.record(
+        "search",
+        object_type="sync",
+        detail={
+            "device_id": request["device_id"],
+            "pushed": len(results),
+            "pulled": len(pulled["changes"]),
+        },
+    )
+    return {"results": results, **pulled}

@@ -1,0 +1,1 @@
+"""Home visits: scheduled, completed, missed or cancelled."""

@@ -1,0 +1,239 @@
+"""The rules of a visit. Routes and /sync both call these; they flush, never commit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+
+from hvcase.audit import services as audit
+from hvcase.auth.models import User
+from hvcase.common.errors import Conflict, NotFound, ValidationFailed
+from hvcase.common.scoping import visible_families
+from hvcase.common.time import utcnow
+from hvcase.extensions import db
+from hvcase.families.models import Family
+from hvcase.families.policy import record_denied
+from hvcase.families.services import apply, check_assignable, refuse_if_voided
+from hvcase.visits.codes import MAX_DURATION_MINUTES
+from hvcase.visits.models import Visit
+
+FIELDS = (
+    "status",
+    "scheduled_for",
+    "started_at",
+    "ended_at",
+    "duration_minutes",
+    "location",
+    "participants",
+    "topics",
+    "missed_reason",
+    "notes",
+)
+DEFAULTS: dict[str, Any] = {"location": "home", "participants": [], "topics": []}
+
+
+def _zone(user: User) -> ZoneInfo:
+    return ZoneInfo(user.agency.timezone if user.agency else "UTC")
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """Midnight of ``day`` in ``zone``, as a UTC instant."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def visits_for(user: User, args: dict[str, Any]) -> Select:
+    """Visits of the caller's families, by the visit's time, newest first."""
+    stmt = select(Visit).join(Family, Family.id == Visit.family_id).where(visible_families(user))
+    if not args.get("include_voided"):
+        stmt = stmt.where(Visit.voided_at.is_(None))
+    for name in ("family_id", "home_visitor_id", "status"):
+        if name in args:
+            stmt = stmt.where(getattr(Visit, name) == args[name])
+    zone = _zone(user)
+    if "from_" in args:
+        stmt = stmt.where(Visit.occurs_at >= day_start(args["from_"], zone))
+    if "to" in args:
+        stmt = stmt.where(Visit.occurs_at < day_start(args["to"] + timedelta(days=1), zone))
+    audit.record(
+        "search",
+        object_type="visit",
+        detail={k: str(v) for k, v in args.items() if k not in ("page", "per_page")},
+    )
+    return stmt.order_by(Visit.occurs_at.desc(), Visit.id)
+
+
+def get_visit(user: User, visit_id: uuid.UUID) -> Visit:
+    visit = db.session.scalar(
+        select(Visit)
+        .join(Family, Family.id == Visit.family_id)
+        .where(Visit.id == visit_id, visible_families(user))
+    )
+    if visit is None:
+        owner = db.session.scalar(
+            select(Family.agency_id)
+            .join(Visit, Visit.family_id == Family.id)
+            .where(Visit.id == visit_id)
+        )
+        record_denied("visit", visit_id, 404, owner)
+        raise NotFound("No such visit.")
+    return visit
+
+
+def _family_for(user: User, family_id: uuid.UUID) -> Family:
+    family = db.session.scalar(select(Family).where(Family.id == family_id, visible_families(user)))
+    if family is None:
+        owner = db.session.scalar(select(Family.agency_id).where(Family.id == family_id))
+        record_denied("family", family_id, 404, owner)
+        raise ValidationFailed({"family_id": ["No such family."]})
+    return family
+
+
+def check_visit(user: User, visit: Visit, family: Family) -> None:
+    """The rules of API.md over the visit as it will stand, computing the missing one of
+    ``duration_minutes`` and ``ended_at`` of a completed visit."""
+    errors: dict[str, list[str]] = {}
+
+    def fail(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if visit.status == "scheduled" and visit.scheduled_for is None:
+        fail("scheduled_for", "A scheduled visit needs scheduled_for.")
+    if visit.status == "completed":
+        if visit.started_at is None:
+            fail("started_at", "A completed visit needs started_at.")
+        elif visit.started_at > utcnow():
+            fail("started_at", "A completed visit cannot start in the future.")
+        if visit.duration_minutes is None and visit.ended_at is None:
+            fail("duration_minutes", "A completed visit needs duration_minutes or ended_at.")
+    if visit.started_at is not None and visit.ended_at is not None:
+        minutes = (visit.ended_at - visit.started_at).total_seconds() / 60
+        if minutes < 0:
+            fail("ended_at", "A visit cannot end before it starts.")
+        elif minutes > MAX_DURATION_MINUTES:
+            fail("ended_at", "A visit cannot last more than 8 hours.")
+        elif visit.duration_minutes is None:
+            visit.duration_minutes = max(1, round(minutes))
+        elif abs(visit.duration_minutes - minutes) > 1:
+            fail("duration_minutes", "Does not match started_at and ended_at.")
+    elif visit.started_at is not None and visit.duration_minutes is not None:
+        visit.ended_at = visit.started_at + timedelta(minutes=visit.duration_minutes)
+    members = {str(m.id) for m in family.caregivers + family.children if m.voided_at is None}
+    strangers = [p for p in visit.participants if p not in members]
+    if strangers:
+        fail("participants", "Participants must be caregivers or children of the family.")
+    visit.occurs_at = visit.started_at or visit.scheduled_for
+    if family.discharged_on is not None and visit.occurs_at is not None:
+        day = visit.occurs_at.astimezone(_zone(user)).date()
+        if day > family.discharged_on:
+            field = "started_at" if visit.started_at else "scheduled_for"
+            fail(field, "The family was discharged before this date.")
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _values(data: dict[str, Any], *, replace: bool) -> dict[str, Any]:
+    values = {
+        name: data.get(name, DEFAULTS.get(name)) if replace else data[name]
+        for name in FIELDS
+        if replace or name in data
+    }
+    if "participants" in values:
+        values["participants"] = [str(p) for p in values["participants"] or []]
+    if "location" in values and values["location"] is None:
+        values["location"] = "home"
+    if values.get("topics") is None and "topics" in values:
+        values["topics"] = []
+    return values
+
+
+def _home_visitor(user: User, family: Family, requested: Any) -> uuid.UUID:
+    if requested is None:
+        if user.role in ("home_visitor", "supervisor"):
+            return user.id
+        if family.home_visitor_id is None:
+            raise ValidationFailed({"home_visitor_id": ["Name who makes the visit."]})
+        return family.home_visitor_id
+    if user.role == "home_visitor" and requested != user.id:
+        raise ValidationFailed({"home_visitor_id": ["A home visitor may name only themself."]})
+    check_assignable(family.agency_id, requested)
+    return requested
+
+
+def create_visit(user: User, data: dict[str, Any], visit_id: uuid.UUID | None = None) -> Visit:
+    family = _family_for(user, data["family_id"])
+    refuse_if_voided(family)
+    visit_id = visit_id or data.get("id") or uuid.uuid4()
+    if db.session.get(Visit, visit_id) is not None:
+        raise Conflict("A visit with this id exists already.")
+    visit = Visit(
+        id=visit_id,
+        family_id=family.id,
+        home_visitor_id=_home_visitor(user, family, data.get("home_visitor_id")),
+        **_values(data, replace=True),
+    )
+    check_visit(user, visit, family)
+    db.session.add(visit)
+    db.session.flush()
+    audit.record(
+        "create", object_type="visit", object_id=visit.id, object_agency_id=family.agency_id
+    )
+    return visit
+
+
+def update_visit(user: User, visit: Visit, data: dict[str, Any], *, replace: bool) -> Visit:
+    refuse_if_voided(visit)
+    errors = {}
+    if "family_id" in data and data["family_id"] != visit.family_id:
+        errors["family_id"] = ["A visit's family cannot change."]
+    if "id" in data and data["id"] != visit.id:
+        errors["id"] = ["Must be the id of the path."]
+    if errors:
+        raise ValidationFailed(errors)
+    values = _values(data, replace=replace)
+    requested = data.get("home_visitor_id")
+    if requested is not None and requested != visit.home_visitor_id:
+        values["home_visitor_id"] = _home_visitor(user, visit.family, requested)
+    if replace:
+        # The computed one of duration and end is recomputed from what is sent.
+        if "duration_minutes" not in data:
+            values["duration_minutes"] = None
+        if "ended_at" not in data:
+            values["ended_at"] = None
+    with db.session.no_autoflush:
+        changed = apply(visit, values)
+        check_visit(user, visit, visit.family)
+    db.session.flush()
+    if changed:
+        audit.record(
+            "update",
+            object_type="visit",
+            object_id=visit.id,
+            object_agency_id=visit.family.agency_id,
+        )
+    return visit
+
+
+def put_visit(user: User, visit_id: uuid.UUID, data: dict[str, Any]) -> tuple[Visit, bool]:
+    if db.session.get(Visit, visit_id) is None:
+        return create_visit(user, data, visit_id), True
+    visit = get_visit(user, visit_id)
+    return update_visit(user, visit, data, replace=True), False
+
+
+def void_visit(user: User, visit: Visit, reason: str | None) -> Visit:
+    if visit.voided_at is None:
+        visit.voided_at = utcnow()
+        visit.void_reason = reason
+        db.session.flush()
+        audit.record(
+            "void",
+            object_type="visit",
+            object_id=visit.id,
+            object_agency_id=visit.family.agency_id,
+            detail={"reason": reason},
+        )
+    return visit
