@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select
 from hvcase import create_app
 from hvcase.extensions import db
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
+from hvcase.visits.models import Visit
 from tests.api import ApiClient, sign_in_as
 from tests.conftest import DATABASE_URL, need_service
 from tests.factories import AgencyFactory, UserFactory
@@ -32,7 +33,7 @@ def committing_app(app: Flask):
         headers = sign_in_as(visitor)
         yield live, headers, agency.id
         families = select(Family.id).where(Family.agency_id == agency.id)
-        for model in (Caregiver, Child, Assignment, Enrollment):
+        for model in (Visit, Caregiver, Child, Assignment, Enrollment):
             db.session.execute(delete(model).where(model.family_id.in_(families)))
         db.session.execute(delete(Family).where(Family.agency_id == agency.id))
         db.session.commit()
@@ -102,3 +103,55 @@ def test_two_writers_on_one_version_never_both_win(committing_app):
     assert sorted(results) == [200, 412], results
     final = api.get(f"/families/{family['id']}").get_json()
     assert final["version"] == 2
+
+
+def test_a_tablet_paging_while_others_write_misses_nothing_and_sees_nothing_twice(
+    committing_app,
+):
+    """Writers commit visits while a tablet pulls in pages of 5: every visit arrives exactly
+    once (the change number follows commit order, not insert order)."""
+    live, headers, _agency_id = committing_app
+    family = ApiClient(live.test_client(), headers).post("/families", json=BODY).get_json()
+    stop = threading.Event()
+    written: list[str] = []
+
+    def writer():
+        api = ApiClient(live.test_client(), headers)
+        while not stop.is_set():
+            response = api.post(
+                "/visits",
+                json={
+                    "family_id": family["id"],
+                    "status": "scheduled",
+                    "scheduled_for": "2026-12-01T15:00:00Z",
+                },
+            )
+            assert response.status_code == 201, response.get_data(as_text=True)
+            written.append(response.get_json()["id"])
+
+    writers = [threading.Thread(target=writer) for _ in range(3)]
+    for thread in writers:
+        thread.start()
+    tablet = ApiClient(live.test_client(), headers)
+    seen: list[str] = []
+    cursor = None
+    try:
+        for _ in range(60):
+            body = {"device_id": "paging tablet", "changes": [], "limit": 5, "cursor": cursor}
+            page = tablet.post("/sync", json=body).get_json()
+            seen += [c["id"] for c in page["changes"] if c["entity"] == "visit"]
+            cursor = page["cursor"]
+    finally:
+        stop.set()
+        for thread in writers:
+            thread.join(timeout=30)
+    while True:  # the writers have stopped: drain what is left
+        body = {"device_id": "paging tablet", "changes": [], "limit": 5, "cursor": cursor}
+        page = tablet.post("/sync", json=body).get_json()
+        seen += [c["id"] for c in page["changes"] if c["entity"] == "visit"]
+        cursor = page["cursor"]
+        if not page["more"]:
+            break
+    assert len(written) > 20, "the writers should have raced the reader"
+    assert len(seen) == len(set(seen)), "a visit was pulled twice"
+    assert set(seen) == set(written), "a visit was skipped"
