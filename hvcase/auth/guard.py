@@ -7,11 +7,13 @@ state-changing request signed in by cookie must carry the session's ``X-CSRF-Tok
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Request, current_app, g, request
 from flask_login import current_user
 
 from hvcase.auth import services
+from hvcase.auth.models import User
 from hvcase.common.errors import Forbidden, Unauthorized
 from hvcase.extensions import login_manager
 
@@ -26,19 +28,19 @@ def _bearer_secret() -> str | None:
 
 
 @login_manager.user_loader
-def _load_session_user(user_id: str):
+def _load_session_user(user_id: str) -> User | None:
     if "Authorization" in request.headers:
         return None  # a bearer token, when sent, is what signs the request in
     return services.session_user(user_id)
 
 
 @login_manager.request_loader
-def _load_token_user(req):
+def _load_token_user(req: Request) -> User | None:
     secret = _bearer_secret()
     return services.token_user(secret) if secret else None
 
 
-def _view_method():
+def _view_method() -> Callable | None:
     view = current_app.view_functions.get(request.endpoint or "")
     view_class = getattr(view, "view_class", None)
     if view_class is not None:

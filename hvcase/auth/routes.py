@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import g
 from flask.views import MethodView
@@ -41,7 +42,7 @@ class Login(MethodView):
     @blp.response(200, MeSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
-    def post(self, body: LazyInput):
+    def post(self, body: LazyInput) -> Any:
         """Sign in a browser: a new server-side session and its cookie."""
         data = body.load()
         user = services.authenticate(data["email"], data["password"])
@@ -52,7 +53,7 @@ class Login(MethodView):
 @blp.route("/auth/logout")
 class Logout(MethodView):
     @blp.response(204)
-    def post(self):
+    def post(self) -> Any:
         """End the cookie session on the server (a replayed cookie then gets 401)."""
         services.logout(current_user._get_current_object())
 
@@ -60,7 +61,7 @@ class Logout(MethodView):
 @blp.route("/auth/csrf")
 class Csrf(MethodView):
     @blp.response(200, CsrfSchema)
-    def get(self):
+    def get(self) -> Any:
         """The CSRF token of the cookie session, for X-CSRF-Token (also sent as that header)."""
         login_session = g.get("login_session")
         if login_session is None:
@@ -77,7 +78,7 @@ class Tokens(MethodView):
     @blp.response(201, NewTokenSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
-    def post(self, body: LazyInput):
+    def post(self, body: LazyInput) -> Any:
         """Issue a bearer token for a tablet (30 days by default)."""
         data = body.load()
         user = services.authenticate(data["email"], data["password"])
@@ -90,7 +91,7 @@ class Tokens(MethodView):
         }
 
     @blp.response(200, TokenListSchema)
-    def get(self):
+    def get(self) -> Any:
         """The caller's live tokens (never their secrets)."""
         return {"items": services.list_tokens(current_user)}
 
@@ -98,7 +99,7 @@ class Tokens(MethodView):
 @blp.route("/auth/tokens/<uuid:token_id>")
 class TokenById(MethodView):
     @blp.response(204)
-    def delete(self, token_id: uuid.UUID):
+    def delete(self, token_id: uuid.UUID) -> Any:
         """Revoke a token: one's own, or (agency admins) one of their agency's users'."""
         services.revoke_token(current_user, token_id)
 
@@ -106,7 +107,7 @@ class TokenById(MethodView):
 @blp.route("/me")
 class Me(MethodView):
     @blp.response(200, MeSchema)
-    def get(self):
+    def get(self) -> Any:
         """The signed-in user."""
         return current_user
 
@@ -115,7 +116,7 @@ class Me(MethodView):
 class MyPassword(MethodView):
     @blp.body(PasswordChangeSchema)
     @blp.response(204)
-    def post(self, body: LazyInput):
+    def post(self, body: LazyInput) -> Any:
         """Change one's password; every other session and token of the user ends."""
         data = body.load()
         services.change_password(current_user, data["current_password"], data["new_password"])
@@ -125,7 +126,7 @@ class MyPassword(MethodView):
 class Users(MethodView):
     @blp.arguments(UserListArgs, location="query")
     @blp.response(200, page_of(UserSchema))
-    def get(self, args: dict):
+    def get(self, args: dict) -> Any:
         """Users: one's own agency (admins: all). Newest first."""
         filters = {k: v for k, v in args.items() if k not in ("page", "per_page")}
         return paginate(users.users_for(current_user, filters), args)
@@ -134,7 +135,7 @@ class Users(MethodView):
     @blp.body(UserCreateSchema)
     @blp.response(201, UserSchema)
     @blp.alt_response(409, response="CONFLICT")
-    def post(self, body: LazyInput):
+    def post(self, body: LazyInput) -> Any:
         """Add a user (agency admins: to their agency, not as admin)."""
         raw = body.peek()
         if isinstance(raw.get("role"), str):
@@ -146,7 +147,7 @@ class Users(MethodView):
 @blp.route("/users/<uuid:user_id>")
 class UserById(MethodView):
     @blp.response(200, UserSchema)
-    def get(self, user_id: uuid.UUID):
+    def get(self, user_id: uuid.UUID) -> Any:
         """One user of the caller's agency (admins: any)."""
         return with_etag(users.get_user(current_user, user_id))
 
@@ -155,7 +156,7 @@ class UserById(MethodView):
     @blp.body(UserUpdateSchema)
     @blp.response(200, UserSchema)
     @blp.alt_response(409, response="CONFLICT")
-    def patch(self, body: LazyInput, user_id: uuid.UUID):
+    def patch(self, body: LazyInput, user_id: uuid.UUID) -> Any:
         """Change a user; deactivating or resetting the password ends their sign-ins at once."""
         user = users.get_user(current_user, user_id)
         users.check_update_allowed(current_user, user, body.peek())

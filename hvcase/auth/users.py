@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
@@ -17,7 +17,7 @@ from hvcase.extensions import db
 from hvcase.organisations.models import Agency
 
 
-def users_for(user: User, filters: dict[str, Any]):
+def users_for(user: User, filters: dict[str, Any]) -> Select:
     stmt = select(User).where(visible_users(user))
     for name in ("role", "active", "supervisor_id", "agency_id"):
         if name in filters:

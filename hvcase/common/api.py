@@ -82,7 +82,9 @@ class StandardResponsesPlugin(BasePlugin):
 
     WRITE_METHODS = {"post", "put", "patch", "delete"}
 
-    def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs):
+    def operation_helper(
+        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+    ) -> None:
         for method, operation in (operations or {}).items():
             responses = operation.setdefault("responses", {})
             authenticated = operation.get("security") != []
@@ -205,7 +207,9 @@ class LazyInput:
         return dict(raw) if isinstance(raw, dict) or self._location != "json" else {}
 
 
-def _lazy_arguments(blp: flask_smorest.Blueprint, schema: Any, location: str, **doc: Any):
+def _lazy_arguments(
+    blp: flask_smorest.Blueprint, schema: Any, location: str, **doc: Any
+) -> Callable:
     schema_instance = schema() if isinstance(schema, type) else schema
     parameters = {"in": location, "required": True, "schema": schema_instance, **doc}
     status = blp.ARGUMENTS_PARSER.DEFAULT_VALIDATION_STATUS

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask.views import MethodView
 from flask_login import current_user
+from marshmallow import Schema
 
 from hvcase.common.api import Blueprint, LazyInput
 from hvcase.common.idempotency import idempotent
@@ -46,7 +48,7 @@ class Families(MethodView):
     @require_family_role(*FAMILY_DATA)
     @blp.arguments(FamilyListArgs, location="query")
     @blp.response(200, page_of(FamilySchema))
-    def get(self, args: dict):
+    def get(self, args: dict) -> Any:
         """The caller's families, by primary caregiver's last name, then id."""
         page = paginate(services.families_for(current_user, args), args)
         services.with_attention(current_user, page["items"])
@@ -57,7 +59,7 @@ class Families(MethodView):
     @blp.body(FamilyCreateSchema)
     @blp.response(201, FamilySchema)
     @blp.alt_response(409, response=CONFLICT)
-    def post(self, body: LazyInput):
+    def post(self, body: LazyInput) -> Any:
         """Enroll a household: caregivers (one primary), children, pregnancy; all or nothing.
         409 when the primary caregiver matches an enrolled family, unless confirmed."""
         return with_etag(services.enroll(current_user, body.load()), 201)
@@ -67,7 +69,7 @@ class Families(MethodView):
 class FamilyById(MethodView):
     @require_family_role(*FAMILY_DATA)
     @blp.response(200, FamilyDetailSchema)
-    def get(self, family_id: uuid.UUID):
+    def get(self, family_id: uuid.UUID) -> Any:
         """One family, with its members and what is next for it (audited)."""
         family = services.get_family(current_user, family_id, read=True)
         return with_etag(services.family_details(family))
@@ -77,7 +79,7 @@ class FamilyById(MethodView):
     @blp.body(FamilyPatchSchema)
     @blp.response(200, FamilySchema)
     @blp.alt_response(409, response=CONFLICT)
-    def patch(self, body: LazyInput, family_id: uuid.UUID):
+    def patch(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Change family-level fields."""
         family = services.get_family(current_user, family_id)
         check_if_match(family)
@@ -89,7 +91,7 @@ class FamilyById(MethodView):
     @blp.response(200, FamilySchema)
     @blp.alt_response(201, schema=FamilySchema, description="Created with this id")
     @blp.alt_response(409, response=CONFLICT)
-    def put(self, body: LazyInput, family_id: uuid.UUID):
+    def put(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Create the family with this id (201), or replace its family-level fields and upsert
         the listed caregivers and children (200). Repeating it changes nothing."""
         existing = services.db.session.get(services.Family, family_id)
@@ -102,7 +104,7 @@ class FamilyById(MethodView):
     @if_match
     @blp.query(VoidArgs)
     @blp.response(200, FamilySchema)
-    def delete(self, args: LazyInput, family_id: uuid.UUID):
+    def delete(self, args: LazyInput, family_id: uuid.UUID) -> Any:
         """Void the family (never deleted); repeating it changes nothing."""
         family = services.get_family(current_user, family_id)
         check_if_match(family)
@@ -116,7 +118,7 @@ class FamilyAssignment(MethodView):
     @blp.body(AssignmentInSchema)
     @blp.response(200, FamilySchema)
     @blp.alt_response(409, response=CONFLICT)
-    def post(self, body: LazyInput, family_id: uuid.UUID):
+    def post(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Assign the family to a home visitor or supervisor of its agency (kept as history)."""
         family = services.get_family(current_user, family_id)
         data = body.load()
@@ -129,7 +131,7 @@ class FamilyAssignments(MethodView):
     @require_family_role(*FAMILY_DATA)
     @blp.query(MemberListArgs)
     @blp.response(200, page_of(AssignmentSchema))
-    def get(self, args: LazyInput, family_id: uuid.UUID):
+    def get(self, args: LazyInput, family_id: uuid.UUID) -> Any:
         """The family's assignment history, newest first."""
         family = services.get_family(current_user, family_id)
         return paginate(services.assignments(family), args.load())
@@ -141,7 +143,7 @@ class FamilyDischarge(MethodView):
     @blp.body(DischargeInSchema)
     @blp.response(200, FamilySchema)
     @blp.alt_response(409, response=CONFLICT)
-    def post(self, body: LazyInput, family_id: uuid.UUID):
+    def post(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Discharge the family with a reason and date."""
         family = services.get_family(current_user, family_id)
         return with_etag(services.discharge(current_user, family, body.load()))
@@ -152,7 +154,7 @@ class FamilyEnrollments(MethodView):
     @require_family_role(*FAMILY_DATA)
     @blp.query(MemberListArgs)
     @blp.response(200, page_of(EnrollmentSchema))
-    def get(self, args: LazyInput, family_id: uuid.UUID):
+    def get(self, args: LazyInput, family_id: uuid.UUID) -> Any:
         """The family's enrollment episodes, newest first."""
         family = services.get_family(current_user, family_id)
         return paginate(services.episodes(family), args.load())
@@ -162,13 +164,20 @@ class FamilyEnrollments(MethodView):
     @blp.body(EnrollmentInSchema)
     @blp.response(201, EnrollmentSchema)
     @blp.alt_response(409, response=CONFLICT)
-    def post(self, body: LazyInput, family_id: uuid.UUID):
+    def post(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Re-enroll a discharged family: a new episode; the history is kept."""
         family = services.get_family(current_user, family_id)
         return services.reenroll(current_user, family, body.load())
 
 
-def _member_routes(model: type, name: str, plural: str, in_schema, patch_schema, out_schema):
+def _member_routes(
+    model: type,
+    name: str,
+    plural: str,
+    in_schema: type[Schema],
+    patch_schema: type[Schema],
+    out_schema: type[Schema],
+) -> None:
     """The same endpoints for caregivers and children."""
 
     @blp.route(f"/families/<uuid:family_id>/{plural}", endpoint=f"Family{plural.title()}")
@@ -176,7 +185,7 @@ def _member_routes(model: type, name: str, plural: str, in_schema, patch_schema,
         @require_family_role(*FAMILY_DATA)
         @blp.query(MemberListArgs)
         @blp.response(200, page_of(out_schema))
-        def get(self, args: LazyInput, family_id: uuid.UUID):
+        def get(self, args: LazyInput, family_id: uuid.UUID) -> Any:
             family = services.get_family(current_user, family_id)
             query = args.load()
             return paginate(services.members_of(family, model, query["include_voided"]), query)
@@ -186,7 +195,7 @@ def _member_routes(model: type, name: str, plural: str, in_schema, patch_schema,
         @blp.body(in_schema)
         @blp.response(201, out_schema)
         @blp.alt_response(409, response=CONFLICT)
-        def post(self, body: LazyInput, family_id: uuid.UUID):
+        def post(self, body: LazyInput, family_id: uuid.UUID) -> Any:
             family = services.get_family(current_user, family_id)
             return with_etag(services.add_member(current_user, family, model, body.load()), 201)
 
@@ -194,7 +203,7 @@ def _member_routes(model: type, name: str, plural: str, in_schema, patch_schema,
     class MemberById(MethodView):
         @require_family_role(*FAMILY_DATA)
         @blp.response(200, out_schema)
-        def get(self, member_id: uuid.UUID):
+        def get(self, member_id: uuid.UUID) -> Any:
             return with_etag(services.get_member(current_user, model, member_id, read=True))
 
         @require_family_role(*FAMILY_DATA)
@@ -202,7 +211,7 @@ def _member_routes(model: type, name: str, plural: str, in_schema, patch_schema,
         @blp.body(patch_schema)
         @blp.response(200, out_schema)
         @blp.alt_response(409, response=CONFLICT)
-        def patch(self, body: LazyInput, member_id: uuid.UUID):
+        def patch(self, body: LazyInput, member_id: uuid.UUID) -> Any:
             member = services.get_member(current_user, model, member_id)
             check_if_match(member)
             return with_etag(
@@ -215,7 +224,7 @@ def _member_routes(model: type, name: str, plural: str, in_schema, patch_schema,
         @blp.response(200, out_schema)
         @blp.alt_response(201, schema=out_schema, description="Created with this id")
         @blp.alt_response(409, response=CONFLICT)
-        def put(self, body: LazyInput, member_id: uuid.UUID):
+        def put(self, body: LazyInput, member_id: uuid.UUID) -> Any:
             if services.db.session.get(model, member_id) is not None:
                 check_if_match(services.get_member(current_user, model, member_id))
             member, created = services.put_member(current_user, model, member_id, body.load())
@@ -226,7 +235,7 @@ def _member_routes(model: type, name: str, plural: str, in_schema, patch_schema,
         @blp.query(VoidArgs)
         @blp.response(200, out_schema)
         @blp.alt_response(409, response=CONFLICT)
-        def delete(self, args: LazyInput, member_id: uuid.UUID):
+        def delete(self, args: LazyInput, member_id: uuid.UUID) -> Any:
             member = services.get_member(current_user, model, member_id)
             check_if_match(member)
             return with_etag(services.void_member(current_user, member, args.load().get("reason")))

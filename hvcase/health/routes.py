@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from flask.views import MethodView
 from sqlalchemy import text
@@ -24,7 +26,7 @@ class Health(MethodView):
     @public
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
-    def get(self):
+    def get(self) -> Any:
         """The app answers and its database is reachable."""
         try:
             db.session.execute(text("SELECT 1"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from typing import Any
 
 from flask.views import MethodView
 from flask_login import current_user
@@ -28,7 +29,7 @@ blp = Blueprint("agencies", __name__, url_prefix="/api/v1", description="Agencie
 class Agencies(MethodView):
     @blp.arguments(AgencyListArgs, location="query")
     @blp.response(200, page_of(AgencySchema))
-    def get(self, args: dict):
+    def get(self, args: dict) -> Any:
         """Agencies in scope: one's own; a fiscal host's coalition; all for admins. By name."""
         return paginate(services.agencies_for(current_user, args.get("kind")), args)
 
@@ -36,7 +37,7 @@ class Agencies(MethodView):
     @blp.body(AgencyCreateSchema)
     @blp.response(201, AgencySchema)
     @blp.alt_response(409, response="CONFLICT")
-    def post(self, body: LazyInput):
+    def post(self, body: LazyInput) -> Any:
         """Create an agency (admins)."""
         return with_etag(services.create_agency(body.load()), 201)
 
@@ -44,7 +45,7 @@ class Agencies(MethodView):
 @blp.route("/agencies/<uuid:agency_id>")
 class AgencyById(MethodView):
     @blp.response(200, AgencySchema)
-    def get(self, agency_id: uuid.UUID):
+    def get(self, agency_id: uuid.UUID) -> Any:
         """One agency in scope."""
         return with_etag(services.get_agency(current_user, agency_id))
 
@@ -53,7 +54,7 @@ class AgencyById(MethodView):
     @blp.body(AgencyUpdateSchema)
     @blp.response(200, AgencySchema)
     @blp.alt_response(409, response="CONFLICT")
-    def patch(self, body: LazyInput, agency_id: uuid.UUID):
+    def patch(self, body: LazyInput, agency_id: uuid.UUID) -> Any:
         """Change an agency: its admin changes its own fields and settings; kind and coalition
         are for admins."""
         agency = services.get_agency(current_user, agency_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from hvcase.auth.models import User
 from hvcase.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -16,7 +16,7 @@ from hvcase.organisations.models import Agency
 ADMIN_ONLY_FIELDS = ("kind", "lead_agency_id")
 
 
-def agencies_for(user: User, kind: str | None = None):
+def agencies_for(user: User, kind: str | None = None) -> Select:
     stmt = select(Agency).where(visible_agencies(user))
     if kind:
         stmt = stmt.where(Agency.kind == kind)
