@@ -616,22 +616,29 @@ def members_of(family: Family, model: type, include_voided: bool) -> Select:
     return stmt.order_by(model.created_at.desc(), model.id)
 
 
-def get_member(user: User, model: type, member_id: uuid.UUID, *, read: bool = False) -> Any:
-    """A caregiver or child whose family is in the caller's scope; else 404 (audited)."""
-    object_type = MEMBERS[model][0]
-    member = db.session.scalar(
+def get_family_record(user: User, model: type, record_id: uuid.UUID, object_type: str) -> Any:
+    """A record of family data (a caregiver, child, visit, ...) whose family is in the caller's
+    scope; else 404, audited as ``denied`` the same way whether or not it exists."""
+    record = db.session.scalar(
         select(model)
         .join(Family, Family.id == model.family_id)
-        .where(model.id == member_id, visible_families(user))
+        .where(model.id == record_id, visible_families(user))
     )
-    if member is None:
+    if record is None:
         owner = db.session.scalar(
             select(Family.agency_id)
             .join(model, model.family_id == Family.id)
-            .where(model.id == member_id)
+            .where(model.id == record_id)
         )
-        record_denied(object_type, member_id, 404, owner)
+        record_denied(object_type, record_id, 404, owner)
         raise NotFound(f"No such {object_type}.")
+    return record
+
+
+def get_member(user: User, model: type, member_id: uuid.UUID, *, read: bool = False) -> Any:
+    """A caregiver or child whose family is in the caller's scope; else 404 (audited)."""
+    object_type = MEMBERS[model][0]
+    member = get_family_record(user, model, member_id, object_type)
     if read:
         audit.record(
             "read",

@@ -9,6 +9,7 @@ promise that: numbers are handed out at insert time, not in commit order.)
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, event, select, update
@@ -32,6 +33,7 @@ def current_value() -> int:
     return db.session.scalar(select(SyncClock.value).where(SyncClock.id == 1)) or 0
 
 
+@cache
 def _synced_tables() -> list[Any]:
     return [
         mapper.local_table

@@ -11,13 +11,18 @@ from sqlalchemy import Select, select
 
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
-from hvcase.common.errors import Conflict, NotFound, ValidationFailed
+from hvcase.common.errors import Conflict, ValidationFailed
 from hvcase.common.scoping import visible_families
 from hvcase.common.time import utcnow
 from hvcase.extensions import db
 from hvcase.families.models import Family
 from hvcase.families.policy import record_denied
-from hvcase.families.services import apply, check_assignable, refuse_if_voided
+from hvcase.families.services import (
+    apply,
+    check_assignable,
+    get_family_record,
+    refuse_if_voided,
+)
 from hvcase.visits.codes import MAX_DURATION_MINUTES
 from hvcase.visits.models import Visit
 
@@ -67,20 +72,7 @@ def visits_for(user: User, args: dict[str, Any]) -> Select:
 
 
 def get_visit(user: User, visit_id: uuid.UUID) -> Visit:
-    visit = db.session.scalar(
-        select(Visit)
-        .join(Family, Family.id == Visit.family_id)
-        .where(Visit.id == visit_id, visible_families(user))
-    )
-    if visit is None:
-        owner = db.session.scalar(
-            select(Family.agency_id)
-            .join(Visit, Visit.family_id == Family.id)
-            .where(Visit.id == visit_id)
-        )
-        record_denied("visit", visit_id, 404, owner)
-        raise NotFound("No such visit.")
-    return visit
+    return get_family_record(user, Visit, visit_id, "visit")
 
 
 def _family_for(user: User, family_id: uuid.UUID) -> Family:
