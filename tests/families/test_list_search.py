@@ -280,8 +280,7 @@ def test_a_page_of_50_takes_as_many_queries_as_a_page_of_5(coalition, api):
     assert len(small) < 20
 
 
-def test_a_child_listed_in_two_families_is_no_reason_to_repeat_one(coalition, api):
-    """A search that matches a caregiver and a child of one family lists it once."""
+def test_a_family_matched_by_a_caregiver_and_a_child_is_listed_once(coalition, api):
     a = coalition.a
     family = family_named(a.visitor, "Ortiz")
     ChildFactory(family=family, last_name="Ortiz")

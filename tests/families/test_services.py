@@ -14,7 +14,6 @@ from hvcase.common.time import utcnow
 from hvcase.families import services
 from hvcase.families.models import Caregiver, Child, Family
 from tests.factories import AgencyFactory, CaregiverFactory, FamilyFactory, UserFactory
-from tests.families import days_ago
 
 # --- Folding names -------------------------------------------------------------------------
 
@@ -39,6 +38,19 @@ from tests.families import days_ago
     ],
 )
 def test_fold_drops_case_accents_and_extra_spaces(typed, folded):
+    assert fold(typed) == folded
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Letters with a stroke (Đ, Ø, Ł) do not decompose in Unicode, so fold() keeps them: "
+    "'Đức' and 'Duc' differ. Folding them changes stored name keys, which needs a data "
+    "migration; left open.",
+)
+@pytest.mark.parametrize(
+    ("typed", "folded"), [("Đức", "duc"), ("Søren", "soren"), ("Łucja", "lucja")]
+)
+def test_fold_drops_strokes_too(typed, folded):
     assert fold(typed) == folded
 
 
@@ -273,4 +285,3 @@ def test_apply_reports_whether_anything_changed(coalition):
     assert services.apply(caregiver, {"relationship": "mother"}) is False
     assert services.apply(caregiver, {"last_name": "Núñez"}) is True
     assert caregiver.name_key.endswith(" nunez")
-    assert days_ago(coalition.a.agency, 0) == services.agency_today(coalition.a.visitor)
