@@ -195,9 +195,13 @@ def update_visit(user: User, visit: Visit, data: dict[str, Any], *, replace: boo
             values["duration_minutes"] = None
         if "ended_at" not in data:
             values["ended_at"] = None
+    # Compared once the rules have run: a replace first clears the computed one of duration
+    # and end, and the rules compute it back; that round trip is no change.
+    before = {name: getattr(visit, name) for name in (*FIELDS, "home_visitor_id")}
     with db.session.no_autoflush:
-        changed = apply(visit, values)
+        apply(visit, values)
         check_visit(user, visit, visit.family)
+    changed = any(getattr(visit, name) != value for name, value in before.items())
     db.session.flush()
     if changed:
         audit.record(
