@@ -68,7 +68,9 @@ def visits_for(user: User, args: dict[str, Any]) -> Select:
         object_type="visit",
         detail={k: str(v) for k, v in args.items() if k not in ("page", "per_page")},
     )
-    return stmt.order_by(Visit.occurs_at.desc(), Visit.id)
+    # A visit with neither time (cancelled before it was booked) sorts last on every engine
+    # (PostgreSQL would put it first, SQLite last).
+    return stmt.order_by(Visit.occurs_at.desc().nulls_last(), Visit.id)
 
 
 def get_visit(user: User, visit_id: uuid.UUID) -> Visit:
