@@ -11,10 +11,11 @@ from factory.alchemy import SQLAlchemyModelFactory
 from hvcase.auth.models import User
 from hvcase.auth.passwords import hash_password
 from hvcase.common.text import name_key
-from hvcase.common.time import today_in
+from hvcase.common.time import today_in, utcnow
 from hvcase.extensions import db
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.organisations.models import Agency
+from hvcase.visits.models import Visit
 
 PASSWORD = "correct horse battery"
 
@@ -211,6 +212,35 @@ class EnrollmentFactory(BaseFactory):
     enrolled_on = factory.LazyAttribute(lambda o: o.family.enrolled_on)
     discharged_on = factory.LazyAttribute(lambda o: o.family.discharged_on)
     discharge_reason = factory.LazyAttribute(lambda o: o.family.discharge_reason)
+
+    class Params:
+        family = None
+
+
+# --- Visits --------------------------------------------------------------------------------
+
+
+class VisitFactory(BaseFactory):
+    """A visit of ``family`` by its home visitor: by default completed two days ago, an hour
+    long, at home. ``VisitFactory(family=f, status="scheduled", scheduled_for=…,
+    started_at=None)`` schedules one instead."""
+
+    class Meta:
+        model = Visit
+
+    family_id = factory.LazyAttribute(lambda o: o.family.id)
+    home_visitor_id = factory.LazyAttribute(lambda o: o.family.home_visitor_id)
+    status = "completed"
+    scheduled_for = None
+    started_at = factory.LazyFunction(lambda: utcnow().replace(microsecond=0) - timedelta(days=2))
+    duration_minutes = factory.LazyAttribute(lambda o: 60 if o.started_at else None)
+    ended_at = factory.LazyAttribute(
+        lambda o: o.started_at + timedelta(minutes=o.duration_minutes) if o.started_at else None
+    )
+    occurs_at = factory.LazyAttribute(lambda o: o.started_at or o.scheduled_for)
+    location = "home"
+    participants = factory.LazyFunction(list)
+    topics = factory.LazyFunction(list)
 
     class Params:
         family = None
