@@ -4,12 +4,37 @@ from __future__ import annotations
 
 import unicodedata
 
+# Letters that Unicode does not decompose into a base letter and a mark.
+UNDECOMPOSED = str.maketrans(
+    {
+        "đ": "d",
+        "Đ": "d",
+        "ø": "o",
+        "Ø": "o",
+        "ł": "l",
+        "Ł": "l",
+        "ħ": "h",
+        "Ħ": "h",
+        "ŧ": "t",
+        "Ŧ": "t",
+        "ı": "i",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "þ": "th",
+        "Þ": "th",
+        "ð": "d",
+        "Ð": "d",
+    }
+)
+
 
 def fold(text: str) -> str:
     """``"Zoë  Núñez"`` → ``"zoe nunez"``: decomposed, accents dropped, case-folded, spaces
     collapsed."""
     decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(UNDECOMPOSED)
     return " ".join(bare.casefold().split())
 
 
