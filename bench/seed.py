@@ -435,14 +435,16 @@ def seed(app: Flask) -> float:
         with db.engine.begin() as connection:
             counts = write(connection, rows)
         written = time.perf_counter()
-        with db.engine.begin() as connection:
-            connection.execute(text("ANALYZE"))
+        # As autovacuum would soon after a bulk load, but before the timing starts rather than
+        # during it: statistics for the planner, and a visibility map and hint bits set.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM (ANALYZE)"))
     finished = time.perf_counter()
     print("Seeded: " + ", ".join(f"{count:,} {name}" for name, count in counts.items()))
     print(
         f"Seed time: {finished - started:.1f} s (schema by migrations {migrated - started:.1f} s,"
         f" rows built {built - migrated:.1f} s, inserted {written - built:.1f} s,"
-        f" ANALYZE {finished - written:.1f} s); target under 120 s:"
+        f" VACUUM ANALYZE {finished - written:.1f} s); target under 120 s:"
         f" {'PASS' if finished - started < 120 else 'FAIL'}"
     )
     return finished - started
