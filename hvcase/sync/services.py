@@ -133,18 +133,22 @@ def _prefixed(errors: dict[str, list[str]]) -> dict[str, list[str]]:
 # Pull --------------------------------------------------------------------------------------
 
 
-def encode_cursor(key: tuple[int, int, uuid.UUID]) -> str:
-    raw = f"{key[0]}.{key[1]}.{key[2].hex}".encode()
+Key = tuple[int, int, uuid.UUID]  # (change number, rank, id): a place in the stream
+
+
+def encode_cursor(origin: int, key: Key) -> str:
+    raw = f"{origin}.{key[0]}.{key[1]}.{key[2].hex}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> tuple[int, int, uuid.UUID]:
+def decode_cursor(cursor: str | None) -> tuple[int, Key]:
+    """(origin, key): where the walk of pages began, and the last place returned."""
     if not cursor:
-        return (-1, -1, uuid.UUID(int=0))
+        return -1, (-1, -1, uuid.UUID(int=0))
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        seq, rank, hex_id = base64.urlsafe_b64decode(padded).decode().split(".")
-        return (int(seq), int(rank), uuid.UUID(hex=hex_id))
+        origin, seq, rank, hex_id = base64.urlsafe_b64decode(padded).decode().split(".")
+        return int(origin), (int(seq), int(rank), uuid.UUID(hex=hex_id))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed({"cursor": ["Not a cursor this server gave."]}) from None
 
@@ -163,8 +167,18 @@ def _greatest(a: Any, b: Any) -> Any:
     return case((a >= b, a), else_=b)
 
 
-def _changes_since(user: User, cursor: tuple[int, int, uuid.UUID], limit: int) -> Select:
-    """One stream of (change number, rank, id, removed) over every synced entity."""
+def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select:
+    """One stream of (change number, rank, id, removed) over every synced entity.
+
+    A record's place is the change number of its last change (or of its family's entering the
+    caller's scope). A family's member that changed since ``origin`` (where this walk of pages
+    began) never comes before its family: when the family changed later still, the member takes
+    the family's place, just after it. A family the tablet has not seen yet (created or edited
+    after the member) thus always arrives ahead of its members, and a member left alone since
+    ``origin`` is not sent again because its family changed. (Should the family change again
+    while the tablet is still paging, a member it already received in this walk comes once
+    more, after the family: a repeat, never a skip.)
+    """
     staff = _scope_staff(user)
     if staff is None:
         entered = literal(0)
@@ -195,10 +209,14 @@ def _changes_since(user: User, cursor: tuple[int, int, uuid.UUID], limit: int) -
             base = base.join(Family, Family.id == family_key)
         else:
             base = base.select_from(Family)
+        seq = _greatest(model.change_seq, entered)
+        if model is not Family:
+            family_seq = _greatest(Family.change_seq, entered)
+            seq = case((seq <= origin, seq), else_=_greatest(seq, family_seq))
         parts.append(
-            base.add_columns(
-                _greatest(model.change_seq, entered).label("seq"), false().label("removed")
-            ).where(visible_families(user))
+            base.add_columns(seq.label("seq"), false().label("removed")).where(
+                visible_families(user)
+            )
         )
         if staff is not None:
             parts.append(
@@ -217,9 +235,9 @@ def _changes_since(user: User, cursor: tuple[int, int, uuid.UUID], limit: int) -
 
 def pull(user: User, cursor_token: str | None, limit: int) -> dict[str, Any]:
     """Every change in the caller's scope after the cursor, at most ``limit``."""
-    cursor = decode_cursor(cursor_token)
+    origin, cursor = decode_cursor(cursor_token)
     horizon = current_value()  # read first: every change numbered up to it is visible below
-    rows = db.session.execute(_changes_since(user, cursor, limit)).all()
+    rows = db.session.execute(_changes_since(user, origin, cursor, limit)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     records = _load(user, rows)
@@ -241,13 +259,14 @@ def pull(user: User, cursor_token: str | None, limit: int) -> dict[str, Any]:
                     "data": entity.pulled.dump(record),
                 }
             )
-    if more:
+    if more:  # the walk goes on from the same origin, so every place stays where it was
         last = rows[-1]
-        next_key = (last[0], last[1], last[2])
-    else:
+        next_cursor = encode_cursor(origin, (last[0], last[1], last[2]))
+    else:  # the walk is over: the next one begins here
         last_key = (rows[-1][0], rows[-1][1], rows[-1][2]) if rows else cursor
         next_key = max(last_key, (horizon, 99, LAST_ID))
-    return {"changes": changes, "cursor": encode_cursor(next_key), "more": more}
+        next_cursor = encode_cursor(next_key[0], next_key)
+    return {"changes": changes, "cursor": next_cursor, "more": more}
 
 
 def _load(user: User, rows: list[Any]) -> dict[int, dict[uuid.UUID, Any]]:
