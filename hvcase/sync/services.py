@@ -215,7 +215,10 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select:
             seq = case((seq <= origin, seq), else_=_greatest(seq, family_seq))
         parts.append(
             base.add_columns(seq.label("seq"), false().label("removed")).where(
-                visible_families(user)
+                visible_families(user),
+                # This request's own pushed writes are unstamped until it commits; they come,
+                # stamped, in the next pull (sent now as well, they would come twice).
+                model.change_seq.is_not(None),
             )
         )
         if staff is not None:
