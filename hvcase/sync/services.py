@@ -11,7 +11,7 @@ from typing import Any
 
 import marshmallow as ma
 from sqlalchemy import Select, case, exists, false, func, literal, select, true, tuple_, union_all
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
@@ -167,6 +167,30 @@ def _greatest(a: Any, b: Any) -> Any:
     return case((a >= b, a), else_=b)
 
 
+def _first_assignment(staff: list[uuid.UUID], *, inside: bool) -> Any:
+    """The change number of the family's first assignment on one side of the caller's scope
+    (``inside`` or not) since its last assignment on the other side."""
+    other = aliased(Assignment)
+    in_scope = Assignment.home_visitor_id.in_(staff)
+    other_in_scope = other.home_visitor_id.in_(staff)
+    last_other_side = (
+        select(func.max(other.change_seq))
+        .where(other.family_id == Family.id, ~other_in_scope if inside else other_in_scope)
+        .correlate(Family)
+        .scalar_subquery()
+    )
+    return (
+        select(func.min(Assignment.change_seq))
+        .where(
+            Assignment.family_id == Family.id,
+            in_scope if inside else ~in_scope,
+            Assignment.change_seq > func.coalesce(last_other_side, 0),
+        )
+        .correlate(Family)
+        .scalar_subquery()
+    )
+
+
 def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select:
     """One stream of (change number, rank, id, removed) over every synced entity.
 
@@ -180,51 +204,63 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select:
     more, after the family: a repeat, never a skip.)
     """
     staff = _scope_staff(user)
+    visible = visible_families(user)
     if staff is None:
         entered = literal(0)
         left = literal(0)
-        once_ours = false()
+        reach = visible
     else:
-        # When the family last came to someone in scope, and when it last changed hands.
-        entered = func.coalesce(
-            select(func.max(Assignment.change_seq))
-            .where(Assignment.family_id == Family.id, Assignment.home_visitor_id.in_(staff))
-            .scalar_subquery(),
-            0,
-        )
-        left = (
-            select(func.max(Assignment.change_seq))
-            .where(Assignment.family_id == Family.id)
-            .scalar_subquery()
-        )
+        # When the family last entered the caller's scope (the first assignment to someone in
+        # scope since it was last with someone outside it), and when it last left (the first
+        # assignment outside since it was last in). A move between two people both in scope,
+        # or both outside it, neither brings nor removes the family again.
+        entered = func.coalesce(_first_assignment(staff, inside=True), 0)
+        left = _first_assignment(staff, inside=False)
         once_ours = exists().where(
             Assignment.family_id == Family.id, Assignment.home_visitor_id.in_(staff)
         )
+        reach = (Family.agency_id == user.agency_id) & (visible | once_ours)
+    # The caller's families, and those that were once theirs, each looked at once (not once
+    # per member and visit).
+    families = (
+        select(
+            Family.id.label("id"),
+            Family.change_seq.label("change_seq"),
+            entered.label("entered"),
+            _greatest(Family.change_seq, entered).label("seq"),
+            case((visible, true()), else_=false()).label("visible"),
+            left.label("left"),
+        )
+        .where(reach)
+        .cte("scoped_families")
+    )
     parts = []
     for entity in ENTITIES.values():
         model = entity.model
-        family_key = Family.id if model is Family else model.family_id
-        base = select(literal(entity.rank).label("rank"), model.id.label("id"))
-        if model is not Family:
-            base = base.join(Family, Family.id == family_key)
+        base = select(literal(entity.rank).label("rank"))
+        if model is Family:
+            base = base.add_columns(families.c.id.label("id")).select_from(families)
+            own_change = families.c.change_seq
+            seq = families.c.seq
         else:
-            base = base.select_from(Family)
-        seq = _greatest(model.change_seq, entered)
-        if model is not Family:
-            family_seq = _greatest(Family.change_seq, entered)
-            seq = case((seq <= origin, seq), else_=_greatest(seq, family_seq))
+            base = base.add_columns(model.id.label("id")).join_from(
+                model, families, families.c.id == model.family_id
+            )
+            own_change = model.change_seq
+            seq = _greatest(model.change_seq, families.c.entered)
+            seq = case((seq <= origin, seq), else_=_greatest(seq, families.c.seq))
         parts.append(
             base.add_columns(seq.label("seq"), false().label("removed")).where(
-                visible_families(user),
+                families.c.visible,
                 # This request's own pushed writes are unstamped until it commits; they come,
                 # stamped, in the next pull (sent now as well, they would come twice).
-                model.change_seq.is_not(None),
+                own_change.is_not(None),
             )
         )
         if staff is not None:
             parts.append(
-                base.add_columns(left.label("seq"), true().label("removed")).where(
-                    Family.agency_id == user.agency_id, ~visible_families(user), once_ours
+                base.add_columns(families.c.left.label("seq"), true().label("removed")).where(
+                    ~families.c.visible
                 )
             )
     stream = union_all(*parts).subquery()
