@@ -22,6 +22,17 @@ from hvcase.common.types import JSONType, UTCDateTime
 from hvcase.extensions import db
 
 
+def name_search_index(table: str) -> Index:
+    """Trigram index for ``name_key LIKE '%...%'`` (search by any part of a name) on
+    PostgreSQL; a plain index elsewhere."""
+    return Index(
+        f"ix_{table}_name_key_trgm",
+        "name_key",
+        postgresql_using="gin",
+        postgresql_ops={"name_key": "gin_trgm_ops"},
+    )
+
+
 class Family(IdMixin, VersionedMixin, VoidableMixin, SyncedMixin, db.Model):
     __tablename__ = "families"
     __table_args__ = (
@@ -74,7 +85,7 @@ class Family(IdMixin, VersionedMixin, VoidableMixin, SyncedMixin, db.Model):
 
 class Caregiver(IdMixin, VersionedMixin, VoidableMixin, SyncedMixin, db.Model):
     __tablename__ = "caregivers"
-    __table_args__ = (unstamped_index("caregivers"),)
+    __table_args__ = (unstamped_index("caregivers"), name_search_index("caregivers"))
 
     family_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("families.id"), nullable=False, index=True
@@ -95,7 +106,7 @@ class Caregiver(IdMixin, VersionedMixin, VoidableMixin, SyncedMixin, db.Model):
 
 class Child(IdMixin, VersionedMixin, VoidableMixin, SyncedMixin, db.Model):
     __tablename__ = "children"
-    __table_args__ = (unstamped_index("children"),)
+    __table_args__ = (unstamped_index("children"), name_search_index("children"))
 
     family_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("families.id"), nullable=False, index=True
