@@ -155,3 +155,37 @@ def test_a_tablet_paging_while_others_write_misses_nothing_and_sees_nothing_twic
     assert len(written) > 20, "the writers should have raced the reader"
     assert len(seen) == len(set(seen)), "a visit was pulled twice"
     assert set(seen) == set(written), "a visit was skipped"
+
+
+def test_two_tablets_pushing_one_new_visit_at_once_never_fail_the_batch(committing_app):
+    """Both tablets created the same visit offline (one id); their batches race. Each batch is
+    answered item by item: one creation is applied, the other is not, and no request fails."""
+    live, headers, _agency_id = committing_app
+    family = ApiClient(live.test_client(), headers).post("/families", json=BODY).get_json()
+    visit_id = str(uuid.uuid4())
+
+    def push(minutes):
+        def call():
+            change = {
+                "entity": "visit",
+                "op": "upsert",
+                "id": visit_id,
+                "data": {
+                    "family_id": family["id"],
+                    "status": "completed",
+                    "started_at": "2026-01-06T15:00:00Z",
+                    "duration_minutes": minutes,
+                },
+            }
+            body = {"device_id": f"tablet-{minutes}", "changes": [change]}
+            response = ApiClient(live.test_client(), headers).post("/sync", json=body)
+            return response.status_code, response.get_json()["results"][0]["status"]
+
+        return call
+
+    results = _in_parallel(push(45), push(60))
+    assert [status for status, _ in results] == [200, 200], results
+    outcomes = sorted(outcome for _, outcome in results)
+    assert outcomes[0] == "applied" and outcomes[1] in ("applied", "conflict", "rejected")
+    with live.app_context():
+        assert db.session.scalar(select(func.count()).where(Visit.id == uuid.UUID(visit_id))) == 1

@@ -11,7 +11,9 @@ from typing import Any
 
 import marshmallow as ma
 from sqlalchemy import Select, case, exists, false, func, literal, select, true, tuple_, union_all
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
@@ -60,9 +62,14 @@ def apply_change(user: User, change: dict[str, Any]) -> dict[str, Any]:
     try:
         with db.session.begin_nested():
             return _apply(user, entity, change)
-    except _VersionConflict:
+    except (_VersionConflict, StaleDataError):
+        # StaleDataError: another device's change to this record committed first.
         db.session.expire_all()
         return _conflict(user, entity, record_id)
+    except IntegrityError:
+        # Another device created a record with this id at the same moment.
+        db.session.expire_all()
+        return _rejected(record_id, {"id": ["Changed by another device at the same time."]})
     except ma.ValidationError as error:
         return _rejected(record_id, _prefixed(flatten_messages(error.messages)))
     except ValidationFailed as error:
