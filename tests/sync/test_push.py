@@ -1,0 +1,536 @@
+"""Pushing a tablet's changes: each applied on its own through the REST rules, each with its
+own result; replays that change nothing; conflicts that never overwrite; and records outside
+the caller's scope that stay untouched and unrevealed."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from hvcase.extensions import db
+from hvcase.families.models import Assignment, Enrollment
+from tests.api import assert_problem
+from tests.factories import FamilyFactory, VisitFactory
+from tests.families import audit_events
+from tests.sync import (
+    count,
+    counts,
+    fresh,
+    household,
+    sync,
+    upsert,
+    visit_of,
+    void,
+)
+from tests.visits import stamp
+
+NO_FAMILY_DATA = ("fiscal_host", "admin")
+
+
+@pytest.fixture
+def family(coalition):
+    return FamilyFactory(home_visitor=coalition.a.visitor, children=1)
+
+
+@pytest.fixture
+def api(coalition, api_as):
+    return api_as(coalition.a.visitor)
+
+
+def writes() -> list:
+    """Every audit event that records a write (a sync's own ``search`` event aside)."""
+    return [e for e in audit_events() if e.action not in ("search", "read")]
+
+
+def results_by_id(answer: dict) -> dict[str, dict]:
+    return {result["id"]: result for result in answer["results"]}
+
+
+# --- Who may sync, and what a request must look like ---------------------------------------
+
+
+@pytest.mark.parametrize("role", NO_FAMILY_DATA)
+def test_fiscal_hosts_and_admins_get_403(coalition, api_as, family, role):
+    user = coalition.fiscal_host if role == "fiscal_host" else coalition.admin
+    change = upsert("visit", uuid.uuid4(), visit_of(family.id))
+
+    response = api_as(user).post("/sync", json={"device_id": "office-pc", "changes": [change]})
+
+    assert_problem(response, 403)
+    assert count("visit") == 0
+    assert len(audit_events("denied", user_id=user.id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"device_id": "", "changes": []}, "device_id"),
+        ({"device_id": "x" * 101, "changes": []}, "device_id"),
+        ({"changes": []}, "device_id"),
+        ({"device_id": "tab-1"}, "changes"),
+        ({"device_id": "tab-1", "changes": [], "limit": 0}, "limit"),
+        ({"device_id": "tab-1", "changes": [], "limit": 1001}, "limit"),
+        ({"device_id": "tab-1", "changes": [], "cursor": "not a cursor"}, "cursor"),
+        ({"device_id": "tab-1", "changes": [], "cursor": "bm90LmEuY3Vyc29y"}, "cursor"),
+        ({"device_id": "tab-1", "changes": [], "cursor": 42}, "cursor"),
+        ({"device_id": "tab-1", "changes": [], "since": "yesterday"}, "since"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_a_malformed_request_is_a_422(api, body, field):
+    assert_problem(api.post("/sync", json=body), 422, field)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"entity": "pet"}, "changes.0.entity"),
+        ({"op": "delete"}, "changes.0.op"),
+        ({"id": "visit-1"}, "changes.0.id"),
+        ({"base_version": 0}, "changes.0.base_version"),
+        ({"data": None}, "changes.0.data"),
+        ({"data": []}, "changes.0.data"),
+        ({"colour": "blue"}, "changes.0.colour"),
+    ],
+)
+def test_a_malformed_change_is_a_422_for_the_whole_batch(api, family, change, field):
+    good = upsert("visit", uuid.uuid4(), visit_of(family.id))
+    bad = {**upsert("visit", uuid.uuid4(), visit_of(family.id)), **change}
+
+    response = api.post("/sync", json={"device_id": "tab-1", "changes": [bad, good]})
+
+    assert_problem(response, 422, field)
+    assert count("visit") == 0
+
+
+def test_more_than_500_changes_is_a_422_and_writes_nothing(api, family):
+    changes = [upsert("visit", uuid.uuid4(), visit_of(family.id)) for _ in range(501)]
+
+    response = api.post("/sync", json={"device_id": "tab-1", "changes": changes})
+
+    assert_problem(response, 422, "changes")
+    assert count("visit") == 0
+
+
+def test_500_changes_are_one_batch(api, family):
+    changes = [upsert("visit", uuid.uuid4(), visit_of(family.id)) for _ in range(500)]
+
+    answer = sync(api, changes)
+
+    assert [r["status"] for r in answer["results"]] == ["applied"] * 500
+    assert count("visit") == 500
+
+
+# --- Applied, each on its own --------------------------------------------------------------
+
+
+def test_new_records_are_applied_at_version_1_with_the_tablets_ids(coalition, api, family):
+    new_family = household(coalition.a.agency)
+    grandmother = {
+        "family_id": str(family.id),
+        "first_name": "Rosa",
+        "last_name": "Vega",
+        "relationship": "grandparent",
+        "primary": False,
+    }
+    baby = {"family_id": str(family.id), "first_name": "Leo", "last_name": "Vega"}
+    baby["birth_date"] = "2026-01-02"
+    changes = [
+        upsert("family", new_family["id"], new_family),
+        upsert("caregiver", uuid.uuid4(), grandmother),
+        upsert("child", uuid.uuid4(), baby),
+        upsert("visit", uuid.uuid4(), visit_of(new_family["id"])),
+    ]
+
+    answer = sync(api, changes)
+
+    assert answer["results"] == [
+        {"id": change["id"], "status": "applied", "version": 1} for change in changes
+    ]
+    assert fresh("family", new_family["id"]).home_visitor_id == coalition.a.visitor.id
+    assert fresh("caregiver", changes[1]["id"]).family_id == family.id
+    assert fresh("child", changes[2]["id"]).family_id == family.id
+    assert str(fresh("visit", changes[3]["id"]).family_id) == new_family["id"]
+    assert count("caregiver") == 1 + 2 + 1  # the factory's, the new household's, the grandmother
+
+
+def test_an_edit_from_the_current_version_is_applied_as_the_next(api, family):
+    visit = VisitFactory(family=family)
+    data = visit_of(family.id, started_at=stamp(visit.started_at), notes="Brought books")
+
+    answer = sync(api, [upsert("visit", visit.id, data, base_version=1)])
+
+    assert answer["results"] == [{"id": str(visit.id), "status": "applied", "version": 2}]
+    assert fresh("visit", visit.id).notes == "Brought books"
+
+
+def test_an_edit_without_base_version_is_applied(api, family):
+    visit = VisitFactory(family=family)
+    data = visit_of(family.id, started_at=stamp(visit.started_at), notes="No base")
+
+    answer = sync(api, [upsert("visit", visit.id, data)])
+
+    assert answer["results"][0]["status"] == "applied"
+
+
+def test_a_void_is_applied_then_unchanged_on_replay(api, family):
+    visit = VisitFactory(family=family)
+    change = void("visit", visit.id, "Logged on the wrong family", base_version=1)
+
+    first = sync(api, [change])
+    again = sync(api, [change])
+
+    assert first["results"] == [{"id": str(visit.id), "status": "applied", "version": 2}]
+    assert again["results"] == [{"id": str(visit.id), "status": "unchanged", "version": 2}]
+    stored = fresh("visit", visit.id)
+    assert (stored.void_reason, stored.version) == ("Logged on the wrong family", 2)
+    assert stored.voided_at is not None
+    assert len(audit_events("void", object_id=visit.id)) == 1
+
+
+def test_a_void_of_a_record_that_exists_nowhere_is_rejected(api):
+    missing = uuid.uuid4()
+
+    answer = sync(api, [void("visit", missing)])
+
+    assert answer["results"] == [
+        {"id": str(missing), "status": "rejected", "errors": {"id": ["not found"]}}
+    ]
+
+
+def test_a_void_with_an_unknown_field_is_rejected(api, family):
+    visit = VisitFactory(family=family)
+
+    answer = sync(api, [{**void("visit", visit.id), "data": {"why": "x"}}])
+
+    assert answer["results"][0]["status"] == "rejected"
+    assert "data.why" in answer["results"][0]["errors"]
+    assert fresh("visit", visit.id).voided_at is None
+
+
+def test_an_edit_of_a_voided_visit_is_a_conflict_with_the_voided_record(api, family):
+    visit = VisitFactory(family=family)
+    api.delete(f"/visits/{visit.id}")
+    data = visit_of(family.id, started_at=stamp(visit.started_at), notes="Too late")
+
+    answer = sync(api, [upsert("visit", visit.id, data, base_version=2)])
+
+    (result,) = answer["results"]
+    assert result["status"] == "conflict"
+    assert result["current"] == api.get(f"/visits/{visit.id}").get_json()
+    assert fresh("visit", visit.id).notes is None
+
+
+# --- One invalid item among valid ones -----------------------------------------------------
+
+
+def test_an_invalid_item_is_rejected_and_the_valid_ones_applied(coalition, api, family):
+    neighbours = FamilyFactory(home_visitor=coalition.a.visitor)
+    before = VisitFactory(family=family)
+    first, stranger, bad_topic, last = (uuid.uuid4() for _ in range(4))
+    changes = [
+        upsert("visit", first, visit_of(family.id)),
+        upsert(
+            "visit",
+            stranger,
+            visit_of(family.id, participants=[str(neighbours.primary_caregiver.id)]),
+        ),
+        upsert("visit", bad_topic, visit_of(family.id, topics=["gossip"])),
+        upsert("visit", last, visit_of(family.id, notes="After the bad ones")),
+    ]
+
+    answer = sync(api, changes)
+
+    results = results_by_id(answer)
+    assert results[str(first)] == {"id": str(first), "status": "applied", "version": 1}
+    assert results[str(last)]["status"] == "applied"
+    assert results[str(stranger)]["status"] == "rejected"
+    assert set(results[str(stranger)]["errors"]) == {"data.participants"}
+    assert results[str(bad_topic)]["status"] == "rejected"
+    assert set(results[str(bad_topic)]["errors"]) == {"data.topics.0"}
+    assert fresh("visit", stranger) is None
+    assert fresh("visit", bad_topic) is None
+    assert count("visit") == 3
+    assert fresh("visit", before.id).version == 1
+    assert audit_events(object_id=stranger) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"status": "scheduled", "started_at": None}, "data.scheduled_for"),
+        ({"duration_minutes": None}, "data.duration_minutes"),
+        ({"duration_minutes": 600}, "data.duration_minutes"),
+        ({"started_at": "2026-03-10T10:00:00"}, "data.started_at"),
+        ({"location": "car"}, "data.location"),
+        ({"family_id": None}, "data.family_id"),
+        ({"mood": "good"}, "data.mood"),
+    ],
+)
+def test_a_rejected_visit_names_the_field_inside_data(api, family, change, field):
+    visit_id = uuid.uuid4()
+
+    answer = sync(api, [upsert("visit", visit_id, {**visit_of(family.id), **change})])
+
+    (result,) = answer["results"]
+    assert result["status"] == "rejected"
+    assert field in result["errors"], result
+    assert fresh("visit", visit_id) is None
+
+
+def test_a_rejected_household_leaves_nothing_behind(coalition, api):
+    good = household(coalition.a.agency, name="Ortiz")
+    bad = household(coalition.a.agency, name="Reyes")
+    bad["caregivers"][1]["birth_date"] = "2099-01-01"
+    before = counts()
+    episodes = count_rows(Enrollment)
+    assignments = count_rows(Assignment)
+
+    answer = sync(api, [upsert("family", bad["id"], bad), upsert("family", good["id"], good)])
+
+    rejected, applied = answer["results"]
+    assert rejected["status"] == "rejected"
+    assert "data.caregivers.1.birth_date" in rejected["errors"]
+    assert applied["status"] == "applied"
+    assert counts() == {
+        "family": before["family"] + 1,
+        "caregiver": before["caregiver"] + 2,
+        "child": before["child"] + 1,
+        "visit": before["visit"],
+    }
+    assert fresh("family", bad["id"]) is None
+    for caregiver in bad["caregivers"]:
+        assert fresh("caregiver", caregiver["id"]) is None
+    assert (count_rows(Enrollment), count_rows(Assignment)) == (episodes + 1, assignments + 1)
+    assert audit_events(object_id=bad["id"]) == []
+
+
+def count_rows(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_entities_not_built_yet_are_rejected_item_by_item(api, family):
+    screening, visit_id = uuid.uuid4(), uuid.uuid4()
+    changes = [
+        upsert("screening", screening, {"instrument": "phq9", "responses": [0] * 9}),
+        upsert("visit", visit_id, visit_of(family.id)),
+        void("referral", uuid.uuid4()),
+    ]
+
+    answer = sync(api, changes)
+
+    statuses = [r["status"] for r in answer["results"]]
+    assert statuses == ["rejected", "applied", "rejected"]
+    assert "entity" in answer["results"][0]["errors"]
+    assert fresh("visit", visit_id) is not None
+
+
+# --- Replays -------------------------------------------------------------------------------
+
+
+def test_a_replayed_batch_is_unchanged_item_by_item(coalition, api, family):
+    edited, voided = VisitFactory(family=family), VisitFactory(family=family)
+    new_family = household(coalition.a.agency)
+    batch = [
+        upsert("family", new_family["id"], new_family),
+        upsert("visit", uuid.uuid4(), visit_of(new_family["id"], topics=["nutrition"])),
+        upsert(
+            "visit",
+            edited.id,
+            visit_of(family.id, started_at=stamp(edited.started_at), notes="Edited"),
+            base_version=1,
+        ),
+        void("visit", voided.id, "Duplicate", base_version=1),
+        upsert(
+            "caregiver",
+            family.primary_caregiver.id,
+            {
+                "family_id": str(family.id),
+                "first_name": family.primary_caregiver.first_name,
+                "last_name": family.primary_caregiver.last_name,
+                "birth_date": "1995-03-14",
+                "relationship": "mother",
+                "primary": True,
+                "employment": "part_time",
+            },
+            base_version=1,
+        ),
+    ]
+
+    first = sync(api, batch)
+    stored, written = counts(), len(writes())
+    again = sync(api, batch)
+
+    assert [r["status"] for r in first["results"]] == ["applied"] * 5
+    assert again["results"] == [
+        {"id": r["id"], "status": "unchanged", "version": r["version"]} for r in first["results"]
+    ]
+    assert counts() == stored
+    assert len(writes()) == written
+    assert fresh("visit", edited.id).version == 2
+    assert fresh("caregiver", family.primary_caregiver.id).version == 2
+    assert fresh("family", new_family["id"]).version == 1
+
+
+def test_a_change_identical_to_the_server_is_unchanged_whatever_its_base(api, family):
+    visit = VisitFactory(family=family)
+    api.patch(f"/visits/{visit.id}", json={"notes": "Same on both tablets"})
+    data = visit_of(family.id, started_at=stamp(visit.started_at), notes="Same on both tablets")
+
+    answer = sync(api, [upsert("visit", visit.id, data, base_version=1)])
+
+    assert answer["results"] == [{"id": str(visit.id), "status": "unchanged", "version": 2}]
+
+
+def test_a_family_sent_back_as_received_with_a_stale_base_is_unchanged(coalition, api_as, api):
+    family = FamilyFactory(home_visitor=coalition.a.visitor, children=1)
+    received = api.get(f"/families/{family.id}").get_json()
+    api_as(coalition.a.supervisor).patch(f"/families/{family.id}", json={"household_size": 4})
+    now = api.get(f"/families/{family.id}").get_json()
+
+    answer = sync(api, [upsert("family", family.id, now, base_version=received["version"])])
+
+    assert answer["results"] == [{"id": str(family.id), "status": "unchanged", "version": 2}]
+
+
+# --- Conflicts -----------------------------------------------------------------------------
+
+
+def test_a_stale_visit_edit_is_a_conflict_carrying_the_server_record(coalition, api_as, api):
+    family = FamilyFactory(home_visitor=coalition.a.visitor)
+    visit = VisitFactory(family=family)
+    api_as(coalition.a.supervisor).patch(f"/visits/{visit.id}", json={"notes": "Supervisor's"})
+    mine = visit_of(family.id, started_at=stamp(visit.started_at), notes="Mine")
+
+    answer = sync(api, [upsert("visit", visit.id, mine, base_version=1)])
+
+    (result,) = answer["results"]
+    assert (result["status"], result["version"]) == ("conflict", 2)
+    assert result["current"] == api.get(f"/visits/{visit.id}").get_json()
+    stored = fresh("visit", visit.id)
+    assert (stored.notes, stored.version) == ("Supervisor's", 2)
+    assert [e.user_id for e in audit_events("update", object_id=visit.id)] == [
+        coalition.a.supervisor.id
+    ]
+
+
+def test_a_stale_family_edit_is_a_conflict_carrying_the_server_record(coalition, api_as, api):
+    family = FamilyFactory(home_visitor=coalition.a.visitor, children=1, household_size=3)
+    received = api.get(f"/families/{family.id}").get_json()
+    api_as(coalition.a.supervisor).patch(f"/families/{family.id}", json={"household_size": 4})
+    mine = {**received, "phone": "+16125550999"}
+
+    answer = sync(api, [upsert("family", family.id, mine, base_version=1)])
+
+    (result,) = answer["results"]
+    assert (result["status"], result["version"]) == ("conflict", 2)
+    assert result["current"] == api.get(f"/families/{family.id}").get_json()
+    stored = fresh("family", family.id)
+    assert (stored.phone, stored.household_size, stored.version) == ("+16125550100", 4, 2)
+
+
+def test_a_stale_caregiver_edit_is_a_conflict(coalition, api_as, api, family):
+    caregiver = family.primary_caregiver
+    received = api.get(f"/caregivers/{caregiver.id}").get_json()
+    api_as(coalition.a.supervisor).patch(
+        f"/caregivers/{caregiver.id}", json={"employment": "full_time"}
+    )
+
+    answer = sync(
+        api,
+        [upsert("caregiver", caregiver.id, {**received, "insurance": "private"}, base_version=1)],
+    )
+
+    (result,) = answer["results"]
+    assert result["status"] == "conflict"
+    assert result["current"] == api.get(f"/caregivers/{caregiver.id}").get_json()
+    assert fresh("caregiver", caregiver.id).insurance is None
+
+
+def test_a_stale_void_is_a_conflict(coalition, api_as, api, family):
+    visit = VisitFactory(family=family)
+    api_as(coalition.a.supervisor).patch(f"/visits/{visit.id}", json={"notes": "Checked"})
+
+    answer = sync(api, [void("visit", visit.id, "Duplicate", base_version=1)])
+
+    assert answer["results"][0]["status"] == "conflict"
+    assert fresh("visit", visit.id).voided_at is None
+
+
+# --- Scope ---------------------------------------------------------------------------------
+
+
+def test_a_record_outside_scope_is_rejected_as_not_found_and_left_alone(coalition, api, family):
+    theirs = VisitFactory(family=FamilyFactory(home_visitor=coalition.b.visitor))
+    colleagues = VisitFactory(family=FamilyFactory(home_visitor=coalition.a.other_visitor))
+    their_family = theirs.family
+    changes = [
+        upsert("visit", theirs.id, visit_of(family.id, notes="Mine now"), base_version=1),
+        upsert("visit", colleagues.id, visit_of(colleagues.family_id, notes="x")),
+        void("visit", theirs.id),
+        upsert("family", their_family.id, household(coalition.a.agency, id=str(their_family.id))),
+        void("caregiver", their_family.primary_caregiver.id),
+    ]
+
+    answer = sync(api, changes)
+
+    assert [r["status"] for r in answer["results"]] == ["rejected"] * 5
+    assert all(r["errors"] == {"id": ["not found"]} for r in answer["results"])
+    assert "current" not in str(answer["results"])
+    for visit in (theirs, colleagues):
+        stored = fresh("visit", visit.id)
+        assert (stored.version, stored.notes, stored.voided_at) == (1, None, None)
+        assert stored.family_id == visit.family_id
+    assert fresh("family", their_family.id).version == 1
+    assert fresh("caregiver", their_family.primary_caregiver.id).voided_at is None
+    denied = audit_events("denied", object_id=theirs.id)
+    assert denied
+    assert {e.object_agency_id for e in denied} == {coalition.b.agency.id}
+
+
+def test_an_out_of_scope_record_looks_like_one_that_does_not_exist(coalition, api):
+    theirs = VisitFactory(family=FamilyFactory(home_visitor=coalition.b.visitor))
+
+    answer = sync(api, [void("visit", theirs.id), void("visit", uuid.uuid4())])
+
+    existing, missing = answer["results"]
+    assert existing["errors"] == missing["errors"] == {"id": ["not found"]}
+    assert existing["status"] == missing["status"] == "rejected"
+
+
+def test_a_new_visit_for_a_family_outside_scope_names_family_id(coalition, api):
+    theirs = FamilyFactory(home_visitor=coalition.b.visitor)
+    visit_id = uuid.uuid4()
+
+    answer = sync(api, [upsert("visit", visit_id, visit_of(theirs.id))])
+
+    assert answer["results"][0]["status"] == "rejected"
+    assert "data.family_id" in answer["results"][0]["errors"]
+    assert fresh("visit", visit_id) is None
+
+
+def test_a_home_visitor_may_not_void_a_family_through_sync(coalition, api_as, api, family):
+    answer = sync(api, [void("family", family.id, "Moved away")])
+
+    (result,) = answer["results"]
+    assert result["status"] == "rejected"
+    assert result["errors"]
+    assert fresh("family", family.id).voided_at is None
+
+    supervisor = sync(api_as(coalition.a.supervisor), [void("family", family.id, "Moved away")])
+    assert supervisor["results"][0]["status"] == "applied"
+    assert fresh("family", family.id).voided_at is not None
+
+
+def test_a_home_visitor_may_not_move_a_family_through_sync(coalition, api):
+    family = FamilyFactory(home_visitor=coalition.a.visitor)
+    received = api.get(f"/families/{family.id}").get_json()
+    moved = {**received, "home_visitor_id": str(coalition.a.other_visitor.id)}
+
+    answer = sync(api, [upsert("family", family.id, moved, base_version=1)])
+
+    assert answer["results"][0]["status"] == "rejected"
+    assert "data.home_visitor_id" in answer["results"][0]["errors"]
+    assert fresh("family", family.id).home_visitor_id == coalition.a.visitor.id
