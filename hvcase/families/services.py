@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -19,6 +20,12 @@ from hvcase.extensions import db
 from hvcase.families import attention
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.families.policy import record_denied
+from hvcase.visits.models import Visit
+from hvcase.visits.schemas import VisitSchema
+
+VISIT_SUMMARY = VisitSchema(
+    only=("id", "status", "scheduled_for", "started_at", "duration_minutes", "home_visitor_id")
+)
 
 FAMILY_FIELDS = (
     "enrolled_on",
@@ -61,6 +68,10 @@ def no_consent() -> dict[str, bool]:
     return {"sms_reminders": False, "email_reminders": False}
 
 
+def agency_zone(user: User) -> ZoneInfo:
+    return ZoneInfo(user.agency.timezone if user.agency else "UTC")
+
+
 def agency_today(user: User) -> date:
     return today_in(user.agency.timezone if user.agency else "UTC")
 
@@ -101,14 +112,30 @@ def get_family(user: User, family_id: uuid.UUID, *, read: bool = False) -> Famil
         audit.record(
             "read", object_type="family", object_id=family.id, object_agency_id=family.agency_id
         )
-    family.attention = attention.attention_of([family.id], agency_today(user)).get(family.id, [])
+    family.attention = attention.attention_of(
+        [family.id], agency_today(user), agency_zone(user)
+    ).get(family.id, [])
     return family
 
 
 def family_details(family: Family) -> Family:
-    """The fields GET of one family adds; filled in as visits, screenings and referrals are."""
-    family.next_visit = None
-    family.last_visit = None
+    """The fields GET of one family adds: its next scheduled visit and its last completed one
+    (screenings due and open referrals are filled in as those modules are built)."""
+    live = (Visit.family_id == family.id, Visit.voided_at.is_(None))
+    next_visit = db.session.scalar(
+        select(Visit)
+        .where(*live, Visit.status == "scheduled", Visit.scheduled_for >= utcnow())
+        .order_by(Visit.scheduled_for, Visit.id)
+        .limit(1)
+    )
+    last_visit = db.session.scalar(
+        select(Visit)
+        .where(*live, Visit.status == "completed")
+        .order_by(Visit.started_at.desc(), Visit.id)
+        .limit(1)
+    )
+    family.next_visit = VISIT_SUMMARY.dump(next_visit) if next_visit else None
+    family.last_visit = VISIT_SUMMARY.dump(last_visit) if last_visit else None
     family.screenings_due = []
     family.open_referrals = []
     return family
@@ -136,7 +163,7 @@ def families_for(user: User, args: dict[str, Any]) -> Select:
     if "home_visitor_id" in args:
         stmt = stmt.where(Family.home_visitor_id == args["home_visitor_id"])
     if args.get("needs_attention") is not None:
-        condition = attention.needs_attention(today)
+        condition = attention.needs_attention(today, agency_zone(user))
         stmt = stmt.where(condition if args["needs_attention"] else ~condition)
     if args.get("q"):
         stmt = stmt.where(_matches(args["q"]))
@@ -172,7 +199,9 @@ def _matches(q: str) -> Any:
 
 
 def with_attention(user: User, families: list[Family]) -> list[Family]:
-    reasons = attention.attention_of([f.id for f in families], agency_today(user))
+    reasons = attention.attention_of(
+        [f.id for f in families], agency_today(user), agency_zone(user)
+    )
     for family in families:
         family.attention = reasons.get(family.id, [])
     return families
@@ -353,7 +382,9 @@ def enroll(user: User, data: dict[str, Any], family_id: uuid.UUID | None = None)
         )
     db.session.flush()
     audit.record("enroll", object_type="family", object_id=family.id, object_agency_id=agency_id)
-    family.attention = attention.attention_of([family.id], today).get(family.id, [])
+    family.attention = attention.attention_of([family.id], today, agency_zone(user)).get(
+        family.id, []
+    )
     return family
 
 
