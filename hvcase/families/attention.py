@@ -28,7 +28,8 @@ def no_visit_30d(today: date, zone: ZoneInfo) -> ColumnElement[bool]:
         Visit.family_id == Family.id,
         Visit.status == "completed",
         Visit.voided_at.is_(None),
-        Visit.started_at >= since_utc,
+        # occurs_at is started_at for a completed visit, and (family_id, occurs_at) is indexed.
+        Visit.occurs_at >= since_utc,
     )
     return (
         (Family.status == "enrolled")
