@@ -86,9 +86,10 @@ def _family_for(user: User, family_id: uuid.UUID) -> Family:
     return family
 
 
-def check_visit(user: User, visit: Visit, family: Family) -> None:
+def check_visit(user: User, visit: Visit, family: Family, previous: datetime | None = None) -> None:
     """The rules of API.md over the visit as it will stand, computing the missing one of
-    ``duration_minutes`` and ``ended_at`` of a completed visit."""
+    ``duration_minutes`` and ``ended_at`` of a completed visit. ``previous`` is the time an
+    existing visit had before this write."""
     errors: dict[str, list[str]] = {}
 
     def fail(field: str, message: str) -> None:
@@ -121,8 +122,13 @@ def check_visit(user: User, visit: Visit, family: Family) -> None:
         fail("participants", "Participants must be caregivers or children of the family.")
     visit.occurs_at = visit.started_at or visit.scheduled_for
     if family.discharged_on is not None and visit.occurs_at is not None:
-        day = visit.occurs_at.astimezone(_zone(user)).date()
-        if day > family.discharged_on:
+        zone = _zone(user)
+        day = visit.occurs_at.astimezone(zone).date()
+        # No *new* visit after the discharge: one already dated that day (recorded before a
+        # discharge given an earlier date) may still be corrected, and a tablet's replay of it
+        # still changes nothing.
+        kept = previous is not None and previous.astimezone(zone).date() == day
+        if day > family.discharged_on and not kept:
             field = "started_at" if visit.started_at else "scheduled_for"
             fail(field, "The family was discharged before this date.")
     if errors:
@@ -200,9 +206,10 @@ def update_visit(user: User, visit: Visit, data: dict[str, Any], *, replace: boo
     # Compared once the rules have run: a replace first clears the computed one of duration
     # and end, and the rules compute it back; that round trip is no change.
     before = {name: getattr(visit, name) for name in (*FIELDS, "home_visitor_id")}
+    previous = visit.occurs_at
     with db.session.no_autoflush:
         apply(visit, values)
-        check_visit(user, visit, visit.family)
+        check_visit(user, visit, visit.family, previous)
     changed = any(getattr(visit, name) != value for name, value in before.items())
     db.session.flush()
     if changed:
