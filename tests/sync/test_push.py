@@ -5,6 +5,7 @@ the caller's scope that stay untouched and unrevealed."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from hvcase.extensions import db
 from hvcase.families.models import Assignment, Enrollment
 from tests.api import assert_problem
-from tests.factories import FamilyFactory, VisitFactory
+from tests.factories import FamilyFactory, VisitFactory, agency_today
 from tests.families import audit_events
 from tests.sync import (
     count,
@@ -24,7 +25,7 @@ from tests.sync import (
     visit_of,
     void,
 )
-from tests.visits import stamp
+from tests.visits import hours_ago, stamp
 
 NO_FAMILY_DATA = ("fiscal_host", "admin")
 
@@ -372,6 +373,22 @@ def test_a_replayed_batch_is_unchanged_item_by_item(coalition, api, family):
     assert fresh("visit", edited.id).version == 2
     assert fresh("caregiver", family.primary_caregiver.id).version == 2
     assert fresh("family", new_family["id"]).version == 1
+
+
+def test_a_replay_after_a_backdated_discharge_is_still_unchanged(coalition, api_as, api, family):
+    visit_id = uuid.uuid4()
+    batch = [upsert("visit", visit_id, visit_of(family.id, started_at=stamp(hours_ago(48))))]
+    first = sync(api, batch)
+    when = agency_today(coalition.a.agency) - timedelta(days=4)
+    api_as(coalition.a.supervisor).post(
+        f"/families/{family.id}/discharge", json={"discharged_on": str(when), "reason": "moved"}
+    )
+
+    again = sync(api, batch)
+
+    assert again["results"] == [
+        {"id": str(visit_id), "status": "unchanged", "version": first["results"][0]["version"]}
+    ]
 
 
 def test_a_change_identical_to_the_server_is_unchanged_whatever_its_base(api, family):

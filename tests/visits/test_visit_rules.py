@@ -272,6 +272,34 @@ def test_a_discharged_family_takes_a_visit_from_before_its_discharge(api, discha
     assert response.status_code == 201, response.get_json()
 
 
+def test_a_visit_logged_before_a_backdated_discharge_can_still_be_corrected(coalition, api, family):
+    """Tuesday's visit is logged; on Friday the family is discharged as of Monday (they had
+    moved). The visit is no new visit: its notes may still be completed, and a replay of the
+    tablet's PUT changes nothing; only moving it to another day after the discharge is
+    refused."""
+    started = hours_ago(24 * 3)
+    visit_id = uuid.uuid4()
+    body = completed_visit(family, started_at=stamp(started))
+    assert api.put(f"/visits/{visit_id}", json=body).status_code == 201
+    when = agency_today(coalition.a.agency) - timedelta(days=5)
+    discharged = api.post(
+        f"/families/{family.id}/discharge", json={"discharged_on": str(when), "reason": "moved"}
+    )
+    assert discharged.status_code == 200
+
+    replayed = api.put(f"/visits/{visit_id}", json=body)
+    noted = api.patch(f"/visits/{visit_id}", json={"notes": "Family moved to Duluth"})
+    earlier = started - timedelta(days=1)
+    moved = api.patch(
+        f"/visits/{visit_id}",
+        json={"started_at": stamp(earlier), "ended_at": stamp(earlier + timedelta(hours=1))},
+    )
+
+    assert (replayed.status_code, replayed.get_json()["version"]) == (200, 1)
+    assert (noted.status_code, noted.get_json()["notes"]) == (200, "Family moved to Duluth")
+    assert_problem(moved, 422, "started_at")
+
+
 def test_a_voided_family_takes_no_visit(coalition, api_as, api, family):
     api_as(coalition.a.supervisor).delete(f"/families/{family.id}")
 
