@@ -12,8 +12,11 @@ from flask import Flask
 from sqlalchemy import delete, func, select
 
 from hvcase import create_app
+from hvcase.auth.models import ApiToken, LoginSession, User
+from hvcase.common.idempotency import IdempotencyRecord
 from hvcase.extensions import db
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
+from hvcase.organisations.models import Agency
 from hvcase.visits.models import Visit
 from tests.api import ApiClient, sign_in_as
 from tests.conftest import DATABASE_URL, need_service
@@ -31,11 +34,18 @@ def committing_app(app: Flask):
         agency = AgencyFactory(name=f"Concurrency {uuid.uuid4().hex[:6]}")
         visitor = UserFactory(role="home_visitor", agency=agency)
         headers = sign_in_as(visitor)
-        yield live, headers, agency.id
-        families = select(Family.id).where(Family.agency_id == agency.id)
+        agency_id, visitor_id = agency.id, visitor.id
+        yield live, headers, agency_id
+        # Leave the shared database as the rolled-back tests expect it (audit events stay:
+        # they are append-only, and name only these ids).
+        families = select(Family.id).where(Family.agency_id == agency_id)
         for model in (Visit, Caregiver, Child, Assignment, Enrollment):
             db.session.execute(delete(model).where(model.family_id.in_(families)))
-        db.session.execute(delete(Family).where(Family.agency_id == agency.id))
+        db.session.execute(delete(Family).where(Family.agency_id == agency_id))
+        for model in (IdempotencyRecord, ApiToken, LoginSession):
+            db.session.execute(delete(model).where(model.user_id == visitor_id))
+        db.session.execute(delete(User).where(User.id == visitor_id))
+        db.session.execute(delete(Agency).where(Agency.id == agency_id))
         db.session.commit()
         db.engine.dispose()
     app.extensions["celery"].set_current()
