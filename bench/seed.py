@@ -1,25 +1,34 @@
 """The benchmark's data set, at the scale of DESIGN.md: one coalition of 12 agencies (a lead
 and 11 members), 240 home visitors with a supervisor for every 8 and an agency admin in every
-agency, and 12,000 families (about 50 a home visitor) with their caregivers, children,
-enrollment episode and assignment.
+agency, 12,000 families (about 50 a home visitor) with their caregivers, children, enrollment
+episode and assignment, and about 900,000 visits over 3 years.
 
-Rows are built in Python from ``random.Random(42)`` (the same data every run) and written with
-Core ``insert()`` executemany in batches: the ORM's unit of work, one object at a time, would
-take many times longer. Visits, screenings and referrals join the data set as their modules are
-built.
+Rows are built in Python from ``random.Random(42)`` (the same data every run; visits from a
+second generator, so that adding them left the households as they were) and written with Core
+``insert()`` executemany in batches: the ORM's unit of work, one object at a time, would take
+many times longer. Screenings and referrals join the data set as their modules are built.
+
+Every synced row (families, caregivers, children, assignments, visits) carries the change
+number ``SEEDED_CHANGE``, as if one transaction before any tablet synced had written them all:
+a row without one is a row its transaction has not stamped yet, and the next commit anywhere
+would stamp them all (hvcase/sync/clock.py).
 
 ``python -m bench.seed`` wipes the benchmark database and seeds it.
 """
 
 from __future__ import annotations
 
+import gc
+import json
 import random
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from itertools import accumulate, islice
+from operator import itemgetter
 from typing import Any
 
 import flask_migrate
@@ -44,6 +53,8 @@ from hvcase.extensions import db
 from hvcase.families import codes
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.organisations.models import Agency
+from hvcase.visits import codes as visit_codes
+from hvcase.visits.models import Visit
 
 SEED = 42
 MEMBER_AGENCIES = 11
@@ -51,13 +62,33 @@ HOME_VISITORS = 240
 VISITORS_PER_SUPERVISOR = 8
 FAMILIES = 12_000
 HISTORY_DAYS = 3 * 365
+VISITS = 900_000
 BATCH = 2_000
+COPIED = frozenset({"visits"})  # written with COPY rather than executemany (see ``copy``)
+SEEDED_CHANGE = 0
 PASSWORD = "bench-password-not-secret"
 EMAIL_DOMAIN = "bench.example.org"
 
 MODELS = ("PAT", "HFA", "NFP", "EHS", "SafeCare", "PAT", "HFA", "PAT", "NFP", "EHS", "HFA")
 TIMEZONES = ("America/Chicago", "America/Chicago", "America/Chicago", "America/Denver")
 LANGUAGES = (("en", 60), ("es", 22), ("so", 6), ("hmn", 6), ("vi", 3), ("ar", 3))
+# Past visits: (status, weight); an enrolled family also has 1 to 3 booked ahead.
+VISIT_OUTCOMES = (("completed", 82), ("missed", 10), ("cancelled", 8))
+LOCATIONS = (("home", 85), ("virtual", 8), ("community", 5), ("other", 2))
+VOIDED_VISITS = 0.004
+DRIFTED = 0.08  # enrolled families not visited for a month or more
+UPCOMING_DAYS = 28
+OFFICE_OPENS = time_of_day(14, tzinfo=UTC)  # 8 or 9 in the morning in the Midwest
+# The bits of a version 4 UUID, set on a random 128-bit number.
+UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+UUID4_SET = (0x8000 << 48) | (4 << 76)
+VISIT_NOTES = (
+    "Reviewed the week's goals; caregiver practised reading aloud.",
+    "Discussed sleep routines and safe sleep.",
+    "Brought the ASQ materials; follow up next visit.",
+    "Caregiver asked about WIC; gave the office's number.",
+    "Played the stacking-cups activity together.",
+)
 
 
 def admin_email(agency_number: int) -> str:
@@ -84,6 +115,7 @@ class Rows:
     children: list[dict[str, Any]] = field(default_factory=list)
     enrollments: list[dict[str, Any]] = field(default_factory=list)
     assignments: list[dict[str, Any]] = field(default_factory=list)
+    visits: list[dict[str, Any]] = field(default_factory=list)
 
     def tables(self) -> Iterator[tuple[Table, list[dict[str, Any]]]]:
         yield Agency.__table__, self.agencies
@@ -94,6 +126,18 @@ class Rows:
         yield Child.__table__, self.children
         yield Enrollment.__table__, self.enrollments
         yield Assignment.__table__, self.assignments
+        yield Visit.__table__, self.visits
+
+
+@dataclass(frozen=True)
+class Household:
+    """What the visits of a family need to know of it."""
+
+    family_id: uuid.UUID
+    visitor_id: uuid.UUID
+    participants: str  # JSON text: the primary caregiver's id, as a visit's participants hold it
+    enrolled_on: date
+    discharged_on: date | None
 
 
 class Generator:
@@ -104,6 +148,7 @@ class Generator:
         self.today = today
         self.password_hash = password_hash
         self.rows = Rows()
+        self.households: list[Household] = []
         self.last_names = _cumulative_zipf(LAST_NAMES)
         self.languages = list(accumulate(weight for _, weight in LANGUAGES))
 
@@ -121,6 +166,10 @@ class Generator:
     def stamps(self, day: date) -> dict[str, Any]:
         at = self.moment(day)
         return {"version": 1, "created_at": at, "updated_at": at}
+
+    def synced(self, day: date) -> dict[str, Any]:
+        """The stamps of a record tablets pull, with its change number."""
+        return {**self.stamps(day), "change_seq": SEEDED_CHANGE}
 
     def last_name(self) -> str:
         return self.rng.choices(LAST_NAMES, cum_weights=self.last_names)[0]
@@ -166,6 +215,7 @@ class Generator:
                 for _ in range(caseloads[first_visitor + n]):
                     self.family(agency_id, visitor_id, supervisor_id)
             first_visitor += count
+        Visits(self.today, self.households, self.rows.visits).build()
         return self.rows
 
     def agency(
@@ -279,11 +329,13 @@ class Generator:
                 "expected_delivery_date": expected if not discharged_on else None,
                 "voided_at": None,
                 "void_reason": None,
-                **self.stamps(enrolled_on),
+                **self.synced(enrolled_on),
             }
         )
         primary_birth = enrolled_on - timedelta(days=rng.randrange(17 * 365, 40 * 365))
-        self.caregiver(family_id, enrolled_on, family_name, primary_birth, primary=True)
+        primary_id = self.caregiver(
+            family_id, enrolled_on, family_name, primary_birth, primary=True
+        )
         if rng.random() < 0.45:
             self.caregiver(family_id, enrolled_on, family_name, None, primary=False)
         for _ in range(child_count):
@@ -308,7 +360,13 @@ class Generator:
                 "assigned_at": at,
                 "assigned_by": supervisor_id,
                 "note": "enrollment",
+                "change_seq": SEEDED_CHANGE,
             }
+        )
+        self.households.append(
+            Household(
+                family_id, visitor_id, json.dumps([str(primary_id)]), enrolled_on, discharged_on
+            )
         )
 
     def caregiver(
@@ -319,7 +377,7 @@ class Generator:
         birth_date: date | None,
         *,
         primary: bool,
-    ) -> None:
+    ) -> uuid.UUID:
         rng = self.rng
         if primary:
             relationship = rng.choices(
@@ -336,9 +394,10 @@ class Generator:
         last = family_name if rng.random() < 0.6 else self.last_name()
         if birth_date is None and rng.random() < 0.7:
             birth_date = enrolled_on - timedelta(days=rng.randrange(18 * 365, 45 * 365))
+        caregiver_id = self.new_id()
         self.rows.caregivers.append(
             {
-                "id": self.new_id(),
+                "id": caregiver_id,
                 "family_id": family_id,
                 "first_name": first,
                 "last_name": last,
@@ -351,9 +410,10 @@ class Generator:
                 "insurance": rng.choice(codes.INSURANCE),
                 "voided_at": None,
                 "void_reason": None,
-                **self.stamps(enrolled_on),
+                **self.synced(enrolled_on),
             }
         )
+        return caregiver_id
 
     def child(
         self, family_id: uuid.UUID, enrolled_on: date, family_name: str, parent_birth: date
@@ -381,9 +441,142 @@ class Generator:
                 "enrolled": True,
                 "voided_at": None,
                 "void_reason": None,
-                **self.stamps(max(birth_date, enrolled_on)),
+                **self.synced(max(birth_date, enrolled_on)),
             }
         )
+
+
+class Visits:
+    """About ``VISITS`` visits, spread over the days each family has been enrolled (until its
+    discharge, or yesterday): about one a week (some families more often than others; 8% of
+    enrolled families not seen for a month or more), most of them completed, some missed or
+    cancelled, a few voided; an enrolled family also has 1 to 3 booked in the next four weeks.
+    A visit's fields agree as the API's rules want them to: a completed visit has started_at,
+    duration_minutes and ended_at = started_at + duration; occurs_at is started_at, else
+    scheduled_for; participants hold the primary caregiver's id.
+
+    Nearly a million rows: each takes a few calls of ``random()`` and table look-ups rather than
+    ``randrange``, ``choices`` and ``sample``, which would take most of the seeding's time. They
+    are written with COPY (see ``copy``), so the JSON columns hold JSON text already."""
+
+    def __init__(self, today: date, households: list[Household], into: list[dict[str, Any]]):
+        rng = self.rng = random.Random(SEED + 1)
+        self.today = today
+        self.households = households
+        self.rows = into
+        self.now = datetime.now(UTC)
+        self.outcomes = _table(VISIT_OUTCOMES)
+        self.locations = _table(LOCATIONS)
+        topics = visit_codes.TOPICS[:-1]  # "other" only now and then
+        self.topic_sets = [
+            json.dumps(
+                sorted(rng.sample(topics, rng.randint(1, 4)))
+                + (["other"] if rng.random() < 0.03 else [])
+            )
+            for _ in range(1_000)
+        ]
+        self.durations = [5 * round(rng.triangular(30, 120, 60) / 5) for _ in range(1_000)]
+
+    def build(self) -> None:
+        rng = self.rng
+        yesterday = self.today - timedelta(days=1)
+        spans, weights, upcoming = [], [], []
+        for h in self.households:
+            # The days a family is visited: from its enrollment to its discharge, or yesterday;
+            # a family that has drifted away has not been seen for a month or more.
+            last = h.discharged_on or yesterday
+            if h.discharged_on is None and rng.random() < DRIFTED:
+                last -= timedelta(days=rng.randint(31, 90))
+            spans.append(max((last - h.enrolled_on).days + 1, 0))
+            weights.append(spans[-1] * rng.uniform(0.6, 1.4))  # some are seen more often
+            upcoming.append(rng.randint(1, 3) if h.discharged_on is None else 0)
+        visits_per_weight = (VISITS - sum(upcoming)) / sum(weights)
+        for household, span, weight, ahead in zip(
+            self.households, spans, weights, upcoming, strict=True
+        ):
+            # A whole number of visits, rounded up or down at random so the total is right.
+            share = weight * visits_per_weight
+            self.past(household, span, int(share) + (rng.random() < share % 1))
+            self.booked(household, ahead)
+        # In the order they were recorded, as a live table holds them: a family's visits spread
+        # over the table (three years of weekly visits), not side by side in a few pages.
+        self.rows.sort(key=itemgetter("created_at"))
+
+    def past(self, household: Household, span: int, count: int) -> None:
+        random, add, now = self.rng.random, self.rows.append, self.now
+        outcomes, durations = self.outcomes, self.durations
+        topic_sets, notes, reasons = self.topic_sets, VISIT_NOTES, visit_codes.MISSED_REASONS
+        first = datetime.combine(household.enrolled_on, OFFICE_OPENS)
+        for n in range(count):
+            # A half hour of office hours on the n-th of ``count`` stretches of the span.
+            scheduled = first + timedelta(
+                days=int((n + random()) * span / count), minutes=30 * int(random() * 16)
+            )
+            booked_at = scheduled - timedelta(minutes=1_440 + int(random() * 13 * 1_440))
+            status = outcomes[int(random() * 100)]
+            row = self.row(household, status, scheduled, booked_at)
+            if status == "completed":
+                started = scheduled + timedelta(minutes=int(random() * 25) - 5)
+                minutes = durations[int(random() * 1_000)]
+                ended = started + timedelta(minutes=minutes)
+                row["started_at"] = row["occurs_at"] = started
+                row["ended_at"] = ended
+                row["duration_minutes"] = minutes
+                row["topics"] = topic_sets[int(random() * 1_000)]
+                if random() < 0.25:
+                    row["notes"] = notes[int(random() * len(notes))]
+                row["updated_at"] = min(ended + timedelta(minutes=10 + int(random() * 2_870)), now)
+            else:
+                if status == "missed":
+                    row["missed_reason"] = reasons[int(random() * len(reasons))]
+                row["updated_at"] = min(scheduled + timedelta(minutes=int(random() * 600)), now)
+            if random() < VOIDED_VISITS:
+                row["voided_at"] = row["updated_at"]
+                row["void_reason"] = "Entered in error."
+            add(row)
+
+    def booked(self, household: Household, count: int) -> None:
+        random = self.rng.random
+        first = datetime.combine(self.today, OFFICE_OPENS)
+        for n in range(count):
+            scheduled = first + timedelta(
+                days=1 + int((n + random()) * UPCOMING_DAYS / count),
+                minutes=30 * int(random() * 16),
+            )
+            booked_at = self.now - timedelta(minutes=int(random() * 14 * 1_440))
+            self.rows.append(self.row(household, "scheduled", scheduled, booked_at))
+
+    def row(
+        self, household: Household, status: str, scheduled: datetime, booked_at: datetime
+    ) -> dict[str, Any]:
+        return {
+            "id": uuid.UUID(int=self.rng.getrandbits(128) & UUID4_CLEAR | UUID4_SET),
+            "family_id": household.family_id,
+            "home_visitor_id": household.visitor_id,
+            "status": status,
+            "scheduled_for": scheduled,
+            "started_at": None,
+            "ended_at": None,
+            "duration_minutes": None,
+            "occurs_at": scheduled,
+            "location": self.locations[int(self.rng.random() * 100)],
+            "participants": household.participants,
+            "topics": "[]",
+            "missed_reason": None,
+            "notes": None,
+            "version": 1,
+            "created_at": booked_at,
+            "updated_at": booked_at,
+            "voided_at": None,
+            "void_reason": None,
+            "change_seq": SEEDED_CHANGE,
+        }
+
+
+def _table(weights: tuple[tuple[str, int], ...]) -> list[str]:
+    """Each name as many times as its weight (the weights add up to 100): a look-up by
+    ``int(random() * 100)`` picks one by weight."""
+    return [name for name, weight in weights for _ in range(weight)]
 
 
 def _cumulative_zipf(names: tuple[str, ...], offset: int = 4) -> list[float]:
@@ -417,10 +610,50 @@ def build_schema(app: Flask) -> None:
 def write(connection: Connection, rows: Rows) -> dict[str, int]:
     counts: dict[str, int] = {}
     for table, table_rows in rows.tables():
-        for batch in _batches(table_rows, BATCH):
-            connection.execute(insert(table), batch)
+        if table.name in COPIED:
+            copy(connection, table, table_rows)
+        else:
+            for batch in _batches(table_rows, BATCH):
+                connection.execute(insert(table), batch)
         counts[table.name] = counts.get(table.name, 0) + len(table_rows)
     return counts
+
+
+def copy(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY through psycopg, in the connection's transaction: the rows go as one
+    stream, without an INSERT statement to build, send and parse for every thousand of them.
+    Values go as psycopg adapts them; JSON columns must hold JSON text.
+
+    The table's indexes (but its primary key) are dropped first and built again after, as
+    the migrations define them on the model: building an index over random UUIDs at once is
+    faster than keeping it up to date row by row."""
+    if not rows:
+        return
+    indexes = sorted(table.indexes, key=lambda index: index.name)
+    for index in indexes:
+        index.drop(connection)
+    columns = list(rows[0])
+    row_values = itemgetter(*columns)
+    # The columns' types, told to psycopg once rather than guessed for every value (JSON
+    # columns as text: the values are JSON text already).
+    types = dict(
+        connection.execute(
+            text(
+                "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+                " WHERE attrelid = CAST(:table AS regclass) AND attnum > 0"
+            ),
+            {"table": table.name},
+        ).all()
+    )
+    quote = connection.dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN"
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(statement) as stream:
+        stream.set_types(["text" if types[c] == "jsonb" else types[c] for c in columns])
+        for row in rows:
+            stream.write_row(row_values(row))
+    for index in indexes:
+        index.create(connection)
 
 
 def seed(app: Flask) -> float:
@@ -430,10 +663,17 @@ def seed(app: Flask) -> float:
     migrated = time.perf_counter()
     with app.app_context():
         today = datetime.now(UTC).date()
-        rows = Generator(today, hash_password(PASSWORD)).build()
-        built = time.perf_counter()
-        with db.engine.begin() as connection:
-            counts = write(connection, rows)
+        # Millions of objects, none of them in a reference cycle: the cyclic garbage collector
+        # would walk them all again and again for nothing.
+        gc.disable()
+        try:
+            rows = Generator(today, hash_password(PASSWORD)).build()
+            built = time.perf_counter()
+            with db.engine.begin() as connection:
+                counts = write(connection, rows)
+            del rows
+        finally:
+            gc.enable()
         written = time.perf_counter()
         # As autovacuum would soon after a bulk load, but before the timing starts rather than
         # during it: statistics for the planner, and a visibility map and hint bits set.
@@ -461,7 +701,8 @@ def seeded(app: Flask) -> bool:
         if current != set(script.get_heads()):
             return False
         families = connection.scalar(select(func.count()).select_from(Family.__table__))
-        return (families or 0) >= FAMILIES
+        visits = connection.scalar(select(func.count()).select_from(Visit.__table__))
+        return (families or 0) >= FAMILIES and (visits or 0) >= 0.95 * VISITS
 
 
 def main() -> None:
