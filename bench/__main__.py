@@ -1,4 +1,5 @@
-"""``python -m bench``: seed the data set, then time the family list against it.
+"""``python -m bench``: seed the data set, then time the family list against it, then sync
+(bench/sync.py, which ``python -m bench.sync`` also runs alone).
 
 Every request goes through the whole app in-process (Flask's test client, a bearer token, the
 sign-in guard, the one transaction, the audit event), so the figures are the app's and the
@@ -17,24 +18,19 @@ import os
 import platform
 import random
 import re
-import secrets
 import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
 
-from bench import bench_database_url, ensure_database, make_app
+from bench import SqlMeter, bearer_for, bench_database_url, ensure_database, make_app
+from bench import sync as sync_bench
 from bench.seed import admin_email, seed, seeded, supervisor_email, visitor_email
-from hvcase.auth.models import ApiToken, User
-from hvcase.auth.services import TOKEN_PREFIX, hash_token
-from hvcase.common.time import utcnow
 from hvcase.extensions import db
 
 WARMUP = 5
@@ -50,26 +46,6 @@ BLOCK = 10
 
 
 # Measuring ---------------------------------------------------------------------------------
-
-
-class SqlMeter:
-    """Counts and times every statement the engine sends; can record them for EXPLAIN."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.count = 0
-        self.seconds = 0.0
-        self.recorded: list[tuple[str, Any]] | None = None
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
-
-    def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        self.count += 1
-        conn.info["bench_started"] = time.perf_counter()
-        if self.recorded is not None:
-            self.recorded.append((statement, parameters))
-
-    def _after(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        self.seconds += time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
 
 
 @dataclass
@@ -153,24 +129,6 @@ def add_baseline(app: Flask) -> None:
 
     bench_ping.is_public = True  # type: ignore[attr-defined]
     app.add_url_rule(BASELINE_PATH, view_func=bench_ping)
-
-
-def bearer_for(email: str) -> dict[str, str]:
-    """A live bearer token for the user (as the test suite's ``sign_in_as`` makes one)."""
-    user = db.session.scalar(select(User).where(User.email == email))
-    if user is None:
-        raise SystemExit(f"No user {email}: seed the benchmark database first.")
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(24)
-    db.session.add(
-        ApiToken(
-            user_id=user.id,
-            device_name="benchmark",
-            token_hash=hash_token(secret),
-            expires_at=utcnow() + timedelta(days=1),
-        )
-    )
-    db.session.commit()
-    return {"Authorization": f"Bearer {secret}"}
 
 
 def scenarios(app: Flask) -> list[Scenario]:
@@ -324,6 +282,7 @@ def main() -> None:
     for result in results[1:]:
         if os.environ.get("HVCASE_BENCH_EXPLAIN") == "1" or not result.passed:
             explain(app, client, meter, result.scenario)
+    sync_bench.run(app, meter, url)
 
 
 if __name__ == "__main__":
