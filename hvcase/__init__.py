@@ -42,7 +42,12 @@ def configure(app: Flask, env: str | None, overrides: dict[str, Any] | None) -> 
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(url)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     if url.startswith("postgres"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+        # JIT compilation pays off for long reports, not for the short queries of an API: it
+        # added 120-190 ms to sync pulls whose plans looked expensive (see docs/performance.md).
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True,
+            "connect_args": {"options": "-c jit=off"},
+        }
     app.config.update(
         API_TITLE="hvcase",
         API_VERSION="v1",

@@ -163,11 +163,14 @@ def _home_visitor(user: User, family: Family, requested: Any) -> uuid.UUID:
     return requested
 
 
-def create_visit(user: User, data: dict[str, Any], visit_id: uuid.UUID | None = None) -> Visit:
+def create_visit(
+    user: User, data: dict[str, Any], visit_id: uuid.UUID | None = None, *, known_new: bool = False
+) -> Visit:
+    """A new visit; ``known_new`` when the caller has just looked the id up (PUT, /sync)."""
     family = _family_for(user, data["family_id"])
     refuse_if_voided(family)
     visit_id = visit_id or data.get("id") or uuid.uuid4()
-    if db.session.get(Visit, visit_id) is not None:
+    if not known_new and db.session.get(Visit, visit_id) is not None:
         raise Conflict("A visit with this id exists already.")
     visit = Visit(
         id=visit_id,
@@ -224,7 +227,7 @@ def update_visit(user: User, visit: Visit, data: dict[str, Any], *, replace: boo
 
 def put_visit(user: User, visit_id: uuid.UUID, data: dict[str, Any]) -> tuple[Visit, bool]:
     if db.session.get(Visit, visit_id) is None:
-        return create_visit(user, data, visit_id), True
+        return create_visit(user, data, visit_id, known_new=True), True
     visit = get_visit(user, visit_id)
     return update_visit(user, visit, data, replace=True), False
 
