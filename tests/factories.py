@@ -244,3 +244,37 @@ class VisitFactory(BaseFactory):
 
     class Params:
         family = None
+
+
+# Which families each role sees: the relations a family of agency a can have to its staff.
+VISIBLE_BY_ROLE = {
+    "home_visitor": {"visitors"},
+    "supervisor": {"visitors", "colleagues", "supervisors"},
+    "agency_admin": {"visitors", "colleagues", "supervisors", "unsupervised", "unassigned"},
+}
+
+
+def families_by_relation(coalition: SimpleNamespace, *, unassigned: bool = True) -> SimpleNamespace:
+    """One family of agency a for each relation to its staff (the home visitor's own, a
+    colleague's, the supervisor's, an unsupervised visitor's, unassigned), and one of agency b;
+    each with a child. ``VISIBLE_BY_ROLE`` says which of them a role of agency a sees."""
+    a = coalition.a
+    other_supervisor = UserFactory(role="supervisor", agency=a.agency)
+    unsupervised = UserFactory(
+        role="home_visitor", agency=a.agency, supervisor_id=other_supervisor.id
+    )
+    families = {
+        "visitors": FamilyFactory(home_visitor=a.visitor, children=1),
+        "colleagues": FamilyFactory(home_visitor=a.other_visitor, children=1),
+        "supervisors": FamilyFactory(home_visitor=a.supervisor, children=1),
+        "unsupervised": FamilyFactory(home_visitor=unsupervised, children=1),
+    }
+    if unassigned:
+        families["unassigned"] = FamilyFactory(agency=a.agency, children=1)
+    families["agency_b"] = FamilyFactory(home_visitor=coalition.b.visitor, children=1)
+    return SimpleNamespace(**families)
+
+
+def visible_by_role(families: SimpleNamespace) -> dict[str, set[str]]:
+    """``VISIBLE_BY_ROLE`` limited to the families that were made."""
+    return {role: names & set(vars(families)) for role, names in VISIBLE_BY_ROLE.items()}

@@ -17,7 +17,11 @@ from sqlalchemy import update
 from hvcase.extensions import db
 from hvcase.families.models import Family
 from tests.api import BASE, assert_problem
-from tests.factories import FamilyFactory, UserFactory, agency_today
+from tests.factories import (
+    agency_today,
+    families_by_relation,
+    visible_by_role,
+)
 from tests.families import audit_events, caregiver_body, child_body, enrollment_body
 
 FAMILY_ROLES = ("home_visitor", "supervisor", "agency_admin")
@@ -143,23 +147,8 @@ def call(api, endpoint: Endpoint, world, family, path: str | None = None):
 def world(coalition) -> SimpleNamespace:
     """Agency a's families, one per kind of relation to its staff, and one of agency b."""
     a = coalition.a
-    other_supervisor = UserFactory(role="supervisor", agency=a.agency)
-    unsupervised = UserFactory(
-        role="home_visitor", agency=a.agency, supervisor_id=other_supervisor.id
-    )
-    families = SimpleNamespace(
-        visitors=FamilyFactory(home_visitor=a.visitor, children=1),
-        colleagues=FamilyFactory(home_visitor=a.other_visitor, children=1),
-        supervisors=FamilyFactory(home_visitor=a.supervisor, children=1),
-        unsupervised=FamilyFactory(home_visitor=unsupervised, children=1),
-        unassigned=FamilyFactory(agency=a.agency, children=1),
-        agency_b=FamilyFactory(home_visitor=coalition.b.visitor, children=1),
-    )
-    visible = {
-        "home_visitor": {"visitors"},
-        "supervisor": {"visitors", "colleagues", "supervisors"},
-        "agency_admin": {"visitors", "colleagues", "supervisors", "unsupervised", "unassigned"},
-    }
+    families = families_by_relation(coalition)
+    visible = visible_by_role(families)
     return SimpleNamespace(
         a=a,
         b=coalition.b,

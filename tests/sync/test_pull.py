@@ -12,7 +12,12 @@ from types import SimpleNamespace
 import pytest
 
 from tests.api import assert_problem
-from tests.factories import CaregiverFactory, FamilyFactory, UserFactory, VisitFactory
+from tests.factories import (
+    CaregiverFactory,
+    VisitFactory,
+    families_by_relation,
+    visible_by_role,
+)
 from tests.sync import household, keys, pull_all, records_of, sync, upsert, visit_of
 
 
@@ -21,27 +26,13 @@ def world(coalition) -> SimpleNamespace:
     """Agency a's families, one per relation to its staff, and one of agency b; each with a
     child and two visits."""
     a = coalition.a
-    other_supervisor = UserFactory(role="supervisor", agency=a.agency)
-    unsupervised = UserFactory(
-        role="home_visitor", agency=a.agency, supervisor_id=other_supervisor.id
-    )
-    families = SimpleNamespace(
-        visitors=FamilyFactory(home_visitor=a.visitor, children=1),
-        colleagues=FamilyFactory(home_visitor=a.other_visitor, children=1),
-        supervisors=FamilyFactory(home_visitor=a.supervisor, children=1),
-        unsupervised=FamilyFactory(home_visitor=unsupervised, children=1),
-        agency_b=FamilyFactory(home_visitor=coalition.b.visitor, children=1),
-    )
+    families = families_by_relation(coalition, unassigned=False)
     visits = {
         name: [VisitFactory(family=family), VisitFactory(family=family)]
         for name, family in vars(families).items()
     }
     records = {name: records_of(f, visits[name]) for name, f in vars(families).items()}
-    visible = {
-        "home_visitor": {"visitors"},
-        "supervisor": {"visitors", "colleagues", "supervisors"},
-        "agency_admin": {"visitors", "colleagues", "supervisors", "unsupervised"},
-    }
+    visible = visible_by_role(families)
     return SimpleNamespace(
         coalition=coalition,
         a=a,

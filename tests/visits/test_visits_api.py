@@ -13,7 +13,12 @@ from sqlalchemy import func, select
 from hvcase.common.idempotency import IdempotencyRecord
 from hvcase.extensions import db
 from tests.api import BASE, assert_problem
-from tests.factories import FamilyFactory, UserFactory, VisitFactory
+from tests.factories import (
+    FamilyFactory,
+    VisitFactory,
+    families_by_relation,
+    visible_by_role,
+)
 from tests.families import audit_events
 from tests.visits import (
     completed_visit,
@@ -32,23 +37,9 @@ def world(coalition) -> SimpleNamespace:
     """Agency a's families, one per relation to its staff, and one of agency b; each with a
     visit."""
     a = coalition.a
-    other_supervisor = UserFactory(role="supervisor", agency=a.agency)
-    unsupervised = UserFactory(
-        role="home_visitor", agency=a.agency, supervisor_id=other_supervisor.id
-    )
-    families = SimpleNamespace(
-        visitors=FamilyFactory(home_visitor=a.visitor, children=1),
-        colleagues=FamilyFactory(home_visitor=a.other_visitor, children=1),
-        supervisors=FamilyFactory(home_visitor=a.supervisor, children=1),
-        unsupervised=FamilyFactory(home_visitor=unsupervised, children=1),
-        agency_b=FamilyFactory(home_visitor=coalition.b.visitor, children=1),
-    )
+    families = families_by_relation(coalition, unassigned=False)
     visits = SimpleNamespace(**{name: VisitFactory(family=f) for name, f in vars(families).items()})
-    visible = {
-        "home_visitor": {"visitors"},
-        "supervisor": {"visitors", "colleagues", "supervisors"},
-        "agency_admin": {"visitors", "colleagues", "supervisors", "unsupervised"},
-    }
+    visible = visible_by_role(families)
     return SimpleNamespace(
         coalition=coalition,
         a=a,
