@@ -26,7 +26,7 @@ from hvcase.auth.schemas import (
 )
 from hvcase.auth.throttle import throttled_login
 from hvcase.common.api import Blueprint, LazyInput, public
-from hvcase.common.errors import Unauthorized
+from hvcase.common.errors import Conflict
 from hvcase.common.pagination import paginate
 from hvcase.common.schemas import page_of
 from hvcase.common.versioning import check_if_match, if_match, with_etag
@@ -61,11 +61,13 @@ class Logout(MethodView):
 @blp.route("/auth/csrf")
 class Csrf(MethodView):
     @blp.response(200, CsrfSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def get(self) -> Any:
         """The CSRF token of the cookie session, for X-CSRF-Token (also sent as that header)."""
         login_session = g.get("login_session")
         if login_session is None:
-            raise Unauthorized("CSRF tokens belong to cookie sessions; bearer tokens need none.")
+            # Signed in, by a bearer token: not a 401, which would tell a tablet its token died.
+            raise Conflict("CSRF tokens belong to cookie sessions; bearer tokens need none.")
         token = login_session.csrf_token
         return {"csrf_token": token}, 200, {"X-CSRF-Token": token}
 

@@ -54,3 +54,11 @@ def test_logging_out_with_a_bearer_token_revokes_that_token(coalition, api_as):
     tablet = api_as(coalition.a.visitor)
     assert tablet.post("/auth/logout").status_code == 204
     assert_problem(tablet.get("/me"), 401)
+
+
+def test_a_tablet_asking_for_a_csrf_token_is_told_it_needs_none(coalition, api_as):
+    """Not a 401: that would tell the tablet its token has died."""
+    tablet = api_as(coalition.a.visitor)
+    body = assert_problem(tablet.get("/auth/csrf"), 409)
+    assert "bearer" in body["detail"]
+    assert tablet.get("/me").status_code == 200
