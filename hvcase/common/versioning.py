@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import request
 
 from hvcase.common.errors import StaleVersion
+from hvcase.extensions import db
 
 
 def etag_of(record: Any) -> str:
@@ -30,6 +32,13 @@ def check_if_match(record: Any) -> None:
         f"The record has changed: it is at version {record.version}.",
         headers={"ETag": etag_of(record)},
     )
+
+
+def check_put_target(model: type, record_id: Any, get_in_scope: Callable[[], Any]) -> None:
+    """A PUT's checks before its body is read: an existing record must be in the caller's
+    scope (404) and at the ``If-Match`` version (412); a new id passes (the PUT creates it)."""
+    if db.session.get(model, record_id) is not None:
+        check_if_match(get_in_scope())
 
 
 def if_match(view: Any) -> Any:

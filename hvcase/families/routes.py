@@ -13,9 +13,9 @@ from hvcase.common.api import Blueprint, LazyInput
 from hvcase.common.idempotency import idempotent
 from hvcase.common.pagination import paginate
 from hvcase.common.schemas import page_of
-from hvcase.common.versioning import check_if_match, if_match, with_etag
+from hvcase.common.versioning import check_if_match, check_put_target, if_match, with_etag
 from hvcase.families import services
-from hvcase.families.models import Caregiver, Child
+from hvcase.families.models import Caregiver, Child, Family
 from hvcase.families.policy import ASSIGN, FAMILY_DATA, VOID_FAMILY, require_family_role
 from hvcase.families.schemas import (
     AssignmentInSchema,
@@ -94,9 +94,7 @@ class FamilyById(MethodView):
     def put(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Create the family with this id (201), or replace its family-level fields and upsert
         the listed caregivers and children (200). Repeating it changes nothing."""
-        existing = services.db.session.get(services.Family, family_id)
-        if existing is not None:
-            check_if_match(services.get_family(current_user, family_id))
+        check_put_target(Family, family_id, lambda: services.get_family(current_user, family_id))
         family, created = services.put_family(current_user, family_id, body.load())
         return with_etag(family, 201 if created else 200)
 
@@ -225,8 +223,9 @@ def _member_routes(
         @blp.alt_response(201, schema=out_schema, description="Created with this id")
         @blp.alt_response(409, response=CONFLICT)
         def put(self, body: LazyInput, member_id: uuid.UUID) -> Any:
-            if services.db.session.get(model, member_id) is not None:
-                check_if_match(services.get_member(current_user, model, member_id))
+            check_put_target(
+                model, member_id, lambda: services.get_member(current_user, model, member_id)
+            )
             member, created = services.put_member(current_user, model, member_id, body.load())
             return with_etag(member, 201 if created else 200)
 

@@ -12,7 +12,7 @@ from hvcase.common.api import Blueprint, LazyInput
 from hvcase.common.idempotency import idempotent
 from hvcase.common.pagination import paginate
 from hvcase.common.schemas import page_of
-from hvcase.common.versioning import check_if_match, if_match, with_etag
+from hvcase.common.versioning import check_if_match, check_put_target, if_match, with_etag
 from hvcase.families.policy import FAMILY_DATA, require_family_role
 from hvcase.families.schemas import VoidArgs
 from hvcase.visits import services
@@ -70,8 +70,7 @@ class VisitById(MethodView):
     @blp.alt_response(409, response=CONFLICT)
     def put(self, body: LazyInput, visit_id: uuid.UUID) -> Any:
         """Create the visit with this id (201) or replace it (200); repeating changes nothing."""
-        if services.db.session.get(Visit, visit_id) is not None:
-            check_if_match(services.get_visit(current_user, visit_id))
+        check_put_target(Visit, visit_id, lambda: services.get_visit(current_user, visit_id))
         visit, created = services.put_visit(current_user, visit_id, body.load())
         return with_etag(visit, 201 if created else 200)
 
