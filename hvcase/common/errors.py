@@ -168,14 +168,14 @@ def _unexpected(error: Exception) -> Response:
     return problem_response(500, detail="An unexpected error occurred; it has been logged.")
 
 
-def _stale(error: Exception) -> Response:
+def stale_write(error: Exception) -> Response:
     # A concurrent writer changed the record between our read and our UPDATE.
     return problem_response(
         412, detail="The record changed while this request was applied; fetch it again."
     )
 
 
-def _integrity(error: Exception) -> Response:
+def integrity_conflict(error: Exception) -> Response:
     # A concurrent writer took the same unique value (id, email, key) first.
     log.info("integrity conflict: %s", error)
     return problem_response(409, detail="The change conflicts with data saved at the same time.")
@@ -186,8 +186,8 @@ def init_app(app: Flask) -> None:
     from sqlalchemy.exc import IntegrityError
     from sqlalchemy.orm.exc import StaleDataError
 
-    app.register_error_handler(StaleDataError, _stale)
-    app.register_error_handler(IntegrityError, _integrity)
+    app.register_error_handler(StaleDataError, stale_write)
+    app.register_error_handler(IntegrityError, integrity_conflict)
     app.register_error_handler(Problem, _problem)
     app.register_error_handler(HTTPException, _http_exception)
     app.register_error_handler(Exception, _unexpected)

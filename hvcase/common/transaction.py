@@ -13,7 +13,7 @@ from flask import Flask, Response, g
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from hvcase.common.errors import problem_response
+from hvcase.common.errors import integrity_conflict, problem_response, stale_write
 from hvcase.extensions import db
 
 
@@ -28,16 +28,12 @@ def _finish(response: Response) -> Response:
         db.session.add_all(lasting)
         try:
             db.session.commit()
-        except StaleDataError:
+        except StaleDataError as error:
             db.session.rollback()
-            return problem_response(
-                412, detail="The record changed while this request was applied; fetch it again."
-            )
-        except IntegrityError:
+            return stale_write(error)
+        except IntegrityError as error:
             db.session.rollback()
-            return problem_response(
-                409, detail="The change conflicts with data saved at the same time; try again."
-            )
+            return integrity_conflict(error)
         except OperationalError:
             db.session.rollback()
             return problem_response(503, detail="The database is unavailable; try again later.")
