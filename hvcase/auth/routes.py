@@ -17,8 +17,8 @@ from hvcase.auth.schemas import (
     MeSchema,
     NewTokenSchema,
     PasswordChangeSchema,
-    TokenListSchema,
     TokenRequestSchema,
+    TokenSchema,
     UserCreateSchema,
     UserListArgs,
     UserSchema,
@@ -28,7 +28,7 @@ from hvcase.auth.throttle import throttled_login
 from hvcase.common.api import Blueprint, LazyInput, public
 from hvcase.common.errors import Conflict
 from hvcase.common.pagination import paginate
-from hvcase.common.schemas import page_of
+from hvcase.common.schemas import PageArgs, page_of
 from hvcase.common.versioning import check_if_match, if_match, with_etag
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in, tokens and users")
@@ -92,10 +92,11 @@ class Tokens(MethodView):
             "expires_at": token.expires_at,
         }
 
-    @blp.response(200, TokenListSchema)
-    def get(self) -> Any:
-        """The caller's live tokens (never their secrets)."""
-        return {"items": services.list_tokens(current_user)}
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(TokenSchema))
+    def get(self, args: dict) -> Any:
+        """The caller's live tokens (never their secrets), newest first."""
+        return paginate(services.live_tokens(current_user), args)
 
 
 @blp.route("/auth/tokens/<uuid:token_id>")

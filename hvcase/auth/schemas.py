@@ -48,10 +48,6 @@ class TokenSchema(Schema):
     expires_at = Timestamp(required=True)
 
 
-class TokenListSchema(Schema):
-    items = ma.fields.List(ma.fields.Nested(TokenSchema), required=True)
-
-
 class CsrfSchema(Schema):
     csrf_token = ma.fields.String(required=True)
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from flask import current_app, g, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from hvcase.audit import services as audit
 from hvcase.auth.models import ApiToken, LoginSession, User
@@ -181,18 +181,16 @@ def token_user(secret: str) -> User | None:
     return token.user
 
 
-def list_tokens(user: User) -> list[ApiToken]:
-    now = utcnow()
-    return list(
-        db.session.scalars(
-            select(ApiToken)
-            .where(
-                ApiToken.user_id == user.id,
-                ApiToken.revoked_at.is_(None),
-                ApiToken.expires_at > now,
-            )
-            .order_by(ApiToken.created_at.desc(), ApiToken.id)
+def live_tokens(user: User) -> Select:
+    """The user's tokens that still work, newest first."""
+    return (
+        select(ApiToken)
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > utcnow(),
         )
+        .order_by(ApiToken.created_at.desc(), ApiToken.id)
     )
 
 

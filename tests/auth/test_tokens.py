@@ -109,7 +109,13 @@ def test_a_user_lists_their_own_tokens_without_secrets(coalition, app, tablet):
     response = car.get("/auth/tokens")
 
     assert response.status_code == 200
-    items = response.get_json()["items"]
+    page = response.get_json()
+    assert {k: page[k] for k in ("page", "per_page", "total")} == {
+        "page": 1,
+        "per_page": 50,
+        "total": 2,
+    }
+    items = page["items"]
     assert {i["token_id"] for i in items} == {kitchen.token_id, car.token_id}
     for item in items:
         assert set(item) == {"token_id", "device_name", "created_at", "last_used_at", "expires_at"}
