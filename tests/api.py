@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from werkzeug.test import TestResponse
 
 from hvcase.auth.models import ApiToken
@@ -69,3 +72,19 @@ def assert_problem(response: TestResponse, status: int, *fields: str) -> dict:
     for field in fields:
         assert field in body.get("errors", {}), body
     return body
+
+
+@contextmanager
+def counting_queries() -> Iterator[list[str]]:
+    """The SQL statements sent while the block runs (the tests share one connection)."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    connection = db.engines[None]
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(connection, "before_cursor_execute", count)

@@ -168,34 +168,39 @@ def test_a_tablet_paging_while_others_write_misses_nothing_and_sees_nothing_twic
 
 
 def test_two_tablets_pushing_one_new_visit_at_once_never_fail_the_batch(committing_app):
-    """Both tablets created the same visit offline (one id); their batches race. Each batch is
-    answered item by item: one creation is applied, the other is not, and no request fails."""
+    """Both tablets created the same visit offline (one id), each beside a visit of its own;
+    their batches race. New visits are written together, so the loser's write fails as a whole
+    and is applied again change by change: one creation of the shared visit is applied, the
+    other is not, each tablet's own visit is applied, and no request fails."""
     live, headers, _agency_id = committing_app
     family = ApiClient(live.test_client(), headers).post("/families", json=BODY).get_json()
-    visit_id = str(uuid.uuid4())
+    shared = str(uuid.uuid4())
+    own = {45: str(uuid.uuid4()), 60: str(uuid.uuid4())}
+
+    def visit(visit_id: str, minutes: int) -> dict:
+        data = {
+            "family_id": family["id"],
+            "status": "completed",
+            "started_at": "2026-01-06T15:00:00Z",
+            "duration_minutes": minutes,
+        }
+        return {"entity": "visit", "op": "upsert", "id": visit_id, "data": data}
 
     def push(minutes):
         def call():
-            change = {
-                "entity": "visit",
-                "op": "upsert",
-                "id": visit_id,
-                "data": {
-                    "family_id": family["id"],
-                    "status": "completed",
-                    "started_at": "2026-01-06T15:00:00Z",
-                    "duration_minutes": minutes,
-                },
-            }
-            body = {"device_id": f"tablet-{minutes}", "changes": [change]}
+            changes = [visit(shared, minutes), visit(own[minutes], minutes)]
+            body = {"device_id": f"tablet-{minutes}", "changes": changes}
             response = ApiClient(live.test_client(), headers).post("/sync", json=body)
-            return response.status_code, response.get_json()["results"][0]["status"]
+            return response.status_code, [r["status"] for r in response.get_json()["results"]]
 
         return call
 
     results = _in_parallel(push(45), push(60))
     assert [status for status, _ in results] == [200, 200], results
-    outcomes = sorted(outcome for _, outcome in results)
-    assert outcomes[0] == "applied" and outcomes[1] in ("applied", "conflict", "rejected")
+    assert [outcomes[1] for _, outcomes in results] == ["applied", "applied"], results
+    shared_outcomes = sorted(outcomes[0] for _, outcomes in results)
+    assert shared_outcomes[0] == "applied"
+    assert shared_outcomes[1] in ("applied", "conflict", "rejected")
     with live.app_context():
-        assert db.session.scalar(select(func.count()).where(Visit.id == uuid.UUID(visit_id))) == 1
+        ids = [uuid.UUID(shared), *(uuid.UUID(v) for v in own.values())]
+        assert db.session.scalar(select(func.count()).where(Visit.id.in_(ids))) == 3

@@ -31,6 +31,8 @@ from hvcase.families import services as families
 from hvcase.families.models import Assignment, Family
 from hvcase.sync.clock import current_value
 from hvcase.sync.entities import BY_RANK, ENTITIES, Entity
+from hvcase.visits import services as visits
+from hvcase.visits.models import Visit
 
 LAST_ID = uuid.UUID(int=(1 << 128) - 1)
 
@@ -50,58 +52,94 @@ class _VersionConflict(Exception):
 
 
 def push(user: User, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Apply each change in order, each in its own savepoint, each with its own result."""
-    return [apply_change(user, change) for change in changes]
+    """Apply each change in order, each with its own result, none touching another's.
+
+    A change runs in a savepoint of its own, through the services REST runs, so that a refused
+    one leaves nothing behind. New visits (what a tablet mostly sends) are the exception that
+    keeps a batch fast: a run of them is checked one by one by the same rules, then the ones
+    that pass are written together in one savepoint. Should that write fail (another device
+    created one of the ids at the same moment), the run is undone and each of its changes
+    applied again on its own, so every change still gets its own result.
+    """
+    results: list[dict[str, Any]] = [{}] * len(changes)
+    existing = _existing_visits(changes)
+    seen: set[uuid.UUID] = set()
+    run: list[int] = []  # new visits waiting to be written together
+    for index, change in enumerate(changes):
+        new = change["entity"] == "visit" and change["op"] == "upsert"
+        if new and change["id"] not in existing and change["id"] not in seen:
+            run.append(index)
+        else:  # anything else runs in its place, after the new visits before it
+            _create_visits(user, changes, run, results)
+            run = []
+            results[index] = apply_change(user, change)
+        seen.add(change["id"])
+    _create_visits(user, changes, run, results)
+    return results
 
 
 def apply_change(user: User, change: dict[str, Any]) -> dict[str, Any]:
-    record_id = change["id"]
+    """One change in its own savepoint, with its result."""
     entity = ENTITIES.get(change["entity"])
     if entity is None:
-        return _rejected(record_id, {"entity": ["Not recorded by this server yet."]})
+        return _rejected(change["id"], {"entity": ["Not recorded by this server yet."]})
     try:
         with db.session.begin_nested():
             return _apply(user, entity, change)
-    except (_VersionConflict, StaleDataError):
+    except REFUSALS as error:
+        return _refusal(user, entity, change["id"], error)
+
+
+REFUSALS = (_VersionConflict, StaleDataError, IntegrityError, ma.ValidationError, Problem)
+
+
+def _refusal(user: User, entity: Entity, record_id: uuid.UUID, error: Exception) -> dict[str, Any]:
+    """The result of a change refused with ``error`` (one of ``REFUSALS``)."""
+    if isinstance(error, _VersionConflict | StaleDataError):
         # StaleDataError: another device's change to this record committed first.
         db.session.expire_all()
         return _conflict(user, entity, record_id)
-    except IntegrityError:
+    if isinstance(error, IntegrityError):
         # Another device created a record with this id at the same moment.
         db.session.expire_all()
         return _rejected(record_id, {"id": ["Changed by another device at the same time."]})
-    except ma.ValidationError as error:
+    if isinstance(error, ma.ValidationError):
         return _rejected(record_id, _prefixed(flatten_messages(error.messages)))
-    except ValidationFailed as error:
+    if isinstance(error, ValidationFailed):
         return _rejected(record_id, _prefixed(error.errors or {}))
-    except NotFound:
+    if isinstance(error, NotFound):
         return _rejected(record_id, {"id": ["not found"]})
-    except Forbidden as error:
+    if isinstance(error, Forbidden):
         return _rejected(record_id, {"op": [error.detail or "Not allowed."]})
-    except Conflict as error:
+    if isinstance(error, Conflict):
         db.session.expire_all()
         if db.session.get(entity.model, record_id) is not None:
             return _conflict(user, entity, record_id, error.detail)
         return _rejected(record_id, {"id": [error.detail or "Conflict."]})
-    except Problem as error:
-        return _rejected(record_id, {"id": [error.detail or "Refused."]})
+    assert isinstance(error, Problem)
+    return _rejected(record_id, {"id": [error.detail or "Refused."]})
+
+
+def _body(entity: Entity, change: dict[str, Any]) -> dict[str, Any]:
+    """An upsert's data, loaded as PUT loads its body."""
+    data = change["data"]
+    if "id" in data and str(data["id"]) != str(change["id"]):
+        raise ValidationFailed({"id": ["Must be the change's id."]})
+    return entity.body.load(data)
 
 
 def _apply(user: User, entity: Entity, change: dict[str, Any]) -> dict[str, Any]:
     record_id = change["id"]
-    data = change["data"]
     exists_before = db.session.get(entity.model, record_id) is not None
     record = entity.get(user, record_id) if exists_before else None
     before = entity.fingerprint(record) if record is not None else None
     if change["op"] == "void":
-        reason = VoidBody().load(data).get("void_reason")
+        reason = VoidBody().load(change["data"]).get("void_reason")
         if record is None:
             raise NotFound()
         record = entity.void(user, record, reason)
     else:
-        if "id" in data and str(data["id"]) != str(record_id):
-            raise ValidationFailed({"id": ["Must be the change's id."]})
-        record, _created = entity.upsert(user, record_id, entity.body.load(data))
+        record, _created = entity.upsert(user, record_id, _body(entity, change))
     after = entity.fingerprint(record)
     if before is not None and after == before:
         return {"id": record_id, "status": "unchanged", "version": record.version}
@@ -109,6 +147,54 @@ def _apply(user: User, entity: Entity, change: dict[str, Any]) -> dict[str, Any]
     if before is not None and base is not None and base < before[0]:
         raise _VersionConflict()
     return {"id": record_id, "status": "applied", "version": record.version}
+
+
+def _existing_visits(changes: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """The ids of the batch's visit upserts that name a visit already recorded."""
+    ids = [c["id"] for c in changes if c["entity"] == "visit" and c["op"] == "upsert"]
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(Visit.id).where(Visit.id.in_(ids))))
+
+
+def _create_visits(
+    user: User, changes: list[dict[str, Any]], run: list[int], results: list[dict[str, Any]]
+) -> None:
+    """Create the new visits of ``run`` (indexes into ``changes``): each is checked as
+    ``create_visit`` checks one, and those that pass are inserted together."""
+    if not run:
+        return
+    entity = ENTITIES["visit"]
+    bodies: dict[int, dict[str, Any]] = {}
+    for index in run:
+        try:
+            bodies[index] = _body(entity, changes[index])
+        except REFUSALS as error:
+            results[index] = _refusal(user, entity, changes[index]["id"], error)
+    scoped = visits.families_for(user, {body["family_id"] for body in bodies.values()})
+    built: dict[int, Visit] = {}
+    for index, body in bodies.items():
+        change = changes[index]
+        family = scoped.get(body["family_id"])
+        if family is None:  # refused on its own, as REST refuses it (and audits the denial)
+            results[index] = apply_change(user, change)
+            continue
+        try:
+            built[index] = visits.new_visit(user, family, change["id"], body)
+        except REFUSALS as error:
+            results[index] = _refusal(user, entity, change["id"], error)
+    if not built:
+        return
+    try:
+        with db.session.begin_nested():
+            visits.save_new_visits(list(built.values()))
+    except IntegrityError:  # an id was created meanwhile: each change again on its own
+        db.session.expire_all()
+        for index in built:
+            results[index] = apply_change(user, changes[index])
+        return
+    for index, visit in built.items():
+        results[index] = {"id": visit.id, "status": "applied", "version": visit.version}
 
 
 def _conflict(

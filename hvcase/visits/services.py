@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
@@ -77,8 +78,19 @@ def get_visit(user: User, visit_id: uuid.UUID) -> Visit:
     return get_family_record(user, Visit, visit_id, "visit")
 
 
+def families_for(user: User, family_ids: set[uuid.UUID]) -> dict[uuid.UUID, Family]:
+    """The families of these ids in the caller's scope, with their members (the participants
+    a visit may name), in one read whatever their number."""
+    found = db.session.scalars(
+        select(Family)
+        .where(Family.id.in_(family_ids), visible_families(user))
+        .options(selectinload(Family.caregivers), selectinload(Family.children))
+    )
+    return {family.id: family for family in found}
+
+
 def _family_for(user: User, family_id: uuid.UUID) -> Family:
-    family = db.session.scalar(select(Family).where(Family.id == family_id, visible_families(user)))
+    family = families_for(user, {family_id}).get(family_id)
     if family is None:
         owner = db.session.scalar(select(Family.agency_id).where(Family.id == family_id))
         record_denied("family", family_id, 404, owner)
@@ -166,25 +178,42 @@ def _home_visitor(user: User, family: Family, requested: Any) -> uuid.UUID:
 def create_visit(
     user: User, data: dict[str, Any], visit_id: uuid.UUID | None = None, *, known_new: bool = False
 ) -> Visit:
-    """A new visit; ``known_new`` when the caller has just looked the id up (PUT, /sync)."""
+    """A new visit; ``known_new`` when the caller has just looked the id up (PUT)."""
     family = _family_for(user, data["family_id"])
-    refuse_if_voided(family)
     visit_id = visit_id or data.get("id") or uuid.uuid4()
     if not known_new and db.session.get(Visit, visit_id) is not None:
         raise Conflict("A visit with this id exists already.")
+    visit = new_visit(user, family, visit_id, data)
+    save_new_visits([visit])
+    return visit
+
+
+def new_visit(user: User, family: Family, visit_id: uuid.UUID, data: dict[str, Any]) -> Visit:
+    """A new visit of ``family`` (in the caller's scope), built and checked by every rule;
+    nothing is written (``save_new_visits`` does). /sync builds a batch's new visits this way
+    and saves them together."""
+    refuse_if_voided(family)
     visit = Visit(
         id=visit_id,
-        family_id=family.id,
+        family=family,
         home_visitor_id=_home_visitor(user, family, data.get("home_visitor_id")),
         **_values(data, replace=True),
     )
     check_visit(user, visit, family)
-    db.session.add(visit)
-    db.session.flush()
-    audit.record(
-        "create", object_type="visit", object_id=visit.id, object_agency_id=family.agency_id
-    )
     return visit
+
+
+def save_new_visits(visits: list[Visit]) -> None:
+    """Insert visits built by ``new_visit`` (one statement for them all), each audited."""
+    db.session.add_all(visits)
+    db.session.flush()
+    for visit in visits:
+        audit.record(
+            "create",
+            object_type="visit",
+            object_id=visit.id,
+            object_agency_id=visit.family.agency_id,
+        )
 
 
 def update_visit(user: User, visit: Visit, data: dict[str, Any], *, replace: bool) -> Visit:

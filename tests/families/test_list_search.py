@@ -5,14 +5,11 @@ in a fixed number of SQL queries whatever the page size."""
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
 from hvcase.common.time import utcnow
-from hvcase.extensions import db
-from tests.api import assert_problem
+from tests.api import assert_problem, counting_queries
 from tests.factories import CaregiverFactory, ChildFactory, FamilyFactory
 from tests.families import days_ago
 
@@ -242,22 +239,6 @@ def test_pages_answer_the_envelope(coalition, api):
 )
 def test_a_query_parameter_out_of_range_is_a_422_never_clamped(api, query, field):
     assert_problem(api.get("/families", query_string=query), 422, field)
-
-
-@contextmanager
-def counting_queries():
-    """Count the SQL statements sent while the block runs (the tests share one connection)."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    connection = db.engines[None]
-    event.listen(connection, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(connection, "before_cursor_execute", count)
 
 
 def test_a_page_of_50_takes_as_many_queries_as_a_page_of_5(coalition, api):

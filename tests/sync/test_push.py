@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from hvcase.extensions import db
 from hvcase.families.models import Assignment, Enrollment
-from tests.api import assert_problem
+from tests.api import assert_problem, counting_queries
 from tests.factories import FamilyFactory, VisitFactory, agency_today
 from tests.families import audit_events
 from tests.sync import (
@@ -222,6 +222,94 @@ def test_an_edit_of_a_voided_visit_is_a_conflict_with_the_voided_record(api, fam
     assert result["status"] == "conflict"
     assert result["current"] == api.get(f"/visits/{visit.id}").get_json()
     assert fresh("visit", visit.id).notes is None
+
+
+# --- Many new visits at once ---------------------------------------------------------------
+
+
+def test_changes_to_records_new_in_the_same_batch_apply_in_the_order_sent(coalition, api):
+    """New visits are written together; a change that names one of them, or a visit of a
+    family the same batch enrolls, still sees what came before it."""
+    new_family = household(coalition.a.agency, name="Orden")
+    caregiver_id = new_family["caregivers"][0]["id"]
+    family = FamilyFactory(home_visitor=coalition.a.visitor)
+    first, second, third = (uuid.uuid4() for _ in range(3))
+    changes = [
+        upsert("visit", first, visit_of(family.id)),
+        upsert("visit", first, visit_of(family.id, notes="Corrected"), base_version=1),
+        upsert("family", new_family["id"], new_family),
+        upsert("visit", second, visit_of(new_family["id"], participants=[caregiver_id])),
+        void("visit", first, "Logged twice", base_version=2),
+        upsert("visit", third, visit_of(family.id)),
+        upsert("visit", third, visit_of(family.id)),
+    ]
+
+    answer = sync(api, changes)
+
+    assert [(r["status"], r.get("version")) for r in answer["results"]] == [
+        ("applied", 1),
+        ("applied", 2),
+        ("applied", 1),
+        ("applied", 1),
+        ("applied", 3),
+        ("applied", 1),
+        ("unchanged", 1),
+    ]
+    voided = fresh("visit", first)
+    assert (voided.notes, voided.void_reason, voided.version) == ("Corrected", "Logged twice", 3)
+    assert str(fresh("visit", second).family_id) == new_family["id"]
+    assert len(audit_events("create", object_id=third)) == 1
+
+
+def test_each_new_visit_of_a_batch_is_audited_with_its_familys_agency(coalition, api, family):
+    ids = [uuid.uuid4() for _ in range(3)]
+
+    sync(api, [upsert("visit", visit_id, visit_of(family.id)) for visit_id in ids])
+
+    for visit_id in ids:
+        (event,) = audit_events("create", object_id=visit_id)
+        assert (event.object_type, event.object_agency_id) == ("visit", coalition.a.agency.id)
+        assert event.user_id == coalition.a.visitor.id
+
+
+def test_a_new_visit_outside_scope_among_new_visits_is_refused_alone(coalition, api, family):
+    theirs = FamilyFactory(home_visitor=coalition.b.visitor)
+    before, stranger, after = (uuid.uuid4() for _ in range(3))
+    changes = [
+        upsert("visit", before, visit_of(family.id)),
+        upsert("visit", stranger, visit_of(theirs.id)),
+        upsert("visit", after, visit_of(family.id)),
+    ]
+
+    answer = sync(api, changes)
+
+    statuses = [r["status"] for r in answer["results"]]
+    assert statuses == ["applied", "rejected", "applied"]
+    assert answer["results"][1]["errors"] == {"data.family_id": ["No such family."]}
+    assert fresh("visit", stranger) is None
+    assert fresh("visit", before) is not None and fresh("visit", after) is not None
+    (denied,) = audit_events("denied", object_id=theirs.id)
+    assert denied.object_agency_id == coalition.b.agency.id
+
+
+def test_fifty_new_visits_take_as_many_queries_as_five(api, family):
+    """No statement per visit: the batch's new visits are looked up, checked and written
+    together, and the visits pulled back with it are read together."""
+
+    def batch(size: int) -> list[dict]:
+        return [upsert("visit", uuid.uuid4(), visit_of(family.id)) for _ in range(size)]
+
+    five, fifty = batch(5), batch(50)
+    cursor = sync(api)["cursor"]
+    cursor = sync(api, batch(5), cursor=cursor)["cursor"]  # pulled back by the next one
+    with counting_queries() as small:
+        cursor = sync(api, five, cursor=cursor)["cursor"]
+    with counting_queries() as large:
+        answer = sync(api, fifty, cursor=cursor)
+
+    assert [r["status"] for r in answer["results"]] == ["applied"] * 50
+    assert len(answer["changes"]) == 5  # the five, pulled back once
+    assert len(large) == len(small), "\n\n".join(large)
 
 
 # --- One invalid item among valid ones -----------------------------------------------------
