@@ -34,11 +34,15 @@ def check_if_match(record: Any) -> None:
     )
 
 
-def check_put_target(model: type, record_id: Any, get_in_scope: Callable[[], Any]) -> None:
+def check_put_target(model: type, record_id: Any, get_in_scope: Callable[[], Any]) -> Any:
     """A PUT's checks before its body is read: an existing record must be in the caller's
-    scope (404) and at the ``If-Match`` version (412); a new id passes (the PUT creates it)."""
-    if db.session.get(model, record_id) is not None:
-        check_if_match(get_in_scope())
+    scope (404) and at the ``If-Match`` version (412); a new id passes (the PUT creates it).
+    The record found, or None for a new id."""
+    if db.session.get(model, record_id) is None:
+        return None
+    record = get_in_scope()
+    check_if_match(record)
+    return record
 
 
 def if_match(view: Any) -> Any:

@@ -94,8 +94,10 @@ class FamilyById(MethodView):
     def put(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Create the family with this id (201), or replace its family-level fields and upsert
         the listed caregivers and children (200). Repeating it changes nothing."""
-        check_put_target(Family, family_id, lambda: services.get_family(current_user, family_id))
-        family, created = services.put_family(current_user, family_id, body.load())
+        current = check_put_target(
+            Family, family_id, lambda: services.get_family(current_user, family_id)
+        )
+        family, created = services.put_family(current_user, family_id, body.load(), current)
         return with_etag(family, 201 if created else 200)
 
     @require_family_role(*VOID_FAMILY)
@@ -223,10 +225,12 @@ def _member_routes(
         @blp.alt_response(201, schema=out_schema, description="Created with this id")
         @blp.alt_response(409, response=CONFLICT)
         def put(self, body: LazyInput, member_id: uuid.UUID) -> Any:
-            check_put_target(
+            current = check_put_target(
                 model, member_id, lambda: services.get_member(current_user, model, member_id)
             )
-            member, created = services.put_member(current_user, model, member_id, body.load())
+            member, created = services.put_member(
+                current_user, model, member_id, body.load(), current
+            )
             return with_etag(member, 201 if created else 200)
 
         @require_family_role(*FAMILY_DATA)

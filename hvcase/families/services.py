@@ -434,14 +434,16 @@ def update_family(user: User, family: Family, data: dict[str, Any]) -> Family:
     return with_attention(user, [family])[0]
 
 
-def put_family(user: User, family_id: uuid.UUID, data: dict[str, Any]) -> tuple[Family, bool]:
-    """PUT: create with this id (True), or replace the family-level fields and upsert the
+def put_family(
+    user: User, family_id: uuid.UUID, data: dict[str, Any], current: Family | None
+) -> tuple[Family, bool]:
+    """PUT: create with this id (True), or replace the family-level fields of ``current`` (the
+    family with this id in the caller's scope; None only for an id never used) and upsert the
     listed caregivers and children (False)."""
     _check_path_id(data, family_id)
-    family = db.session.get(Family, family_id)
-    if family is None:
+    if current is None:
         return enroll(user, data, family_id), True
-    family = get_family(user, family_id)
+    family = current
     refuse_if_voided(family)
     _check_fixed(family, data)
     changed = apply(family, _family_values(data, replace=True))
@@ -741,17 +743,17 @@ def update_member(user: User, member: Any, data: dict[str, Any], *, replace: boo
 
 
 def put_member(
-    user: User, model: type, member_id: uuid.UUID, data: dict[str, Any]
+    user: User, model: type, member_id: uuid.UUID, data: dict[str, Any], current: Any
 ) -> tuple[Any, bool]:
-    """PUT /caregivers/{id} or /children/{id}: create (with ``family_id``) or replace."""
-    if db.session.get(model, member_id) is None:
+    """PUT /caregivers/{id} or /children/{id}: create (with ``family_id``) or replace
+    ``current``, the member with this id in the caller's scope (None for an id never used)."""
+    if current is None:
         _check_path_id(data, member_id)
         if data.get("family_id") is None:
             raise ValidationFailed({"family_id": ["Required to create a record."]})
         family = get_family(user, data["family_id"])
         return add_member(user, family, model, data, member_id), True
-    member = get_member(user, model, member_id)
-    return update_member(user, member, data, replace=True), False
+    return update_member(user, current, data, replace=True), False
 
 
 def void_member(user: User, member: Any, reason: str | None) -> Any:

@@ -40,7 +40,7 @@ class Entity:
     current: ma.Schema  # a record as GET returns it (conflicts)
     pulled: ma.Schema  # a record as a pull sends it
     get: Callable[[User, uuid.UUID], Any]  # scoped, or NotFound
-    upsert: Callable[[User, uuid.UUID, dict], tuple[Any, bool]]
+    upsert: Callable[[User, uuid.UUID, dict, Any], tuple[Any, bool]]  # with the current record
     void: Callable[[User, Any, str | None], Any]
 
     def fingerprint(self, record: Any) -> tuple:
@@ -49,10 +49,6 @@ class Entity:
             members = record.caregivers + record.children
             return (record.version, tuple(sorted((str(m.id), m.version) for m in members)))
         return (record.version,)
-
-
-def _get_family(user: User, family_id: uuid.UUID) -> Family:
-    return families.family_details(families.get_family(user, family_id))
 
 
 def _void_family(user: User, family: Family, reason: str | None) -> Family:
@@ -64,7 +60,9 @@ def _void_family(user: User, family: Family, reason: str | None) -> Family:
 def _member(model: type) -> dict[str, Callable]:
     return {
         "get": lambda user, member_id: families.get_member(user, model, member_id),
-        "upsert": lambda user, member_id, data: families.put_member(user, model, member_id, data),
+        "upsert": lambda user, member_id, data, current: families.put_member(
+            user, model, member_id, data, current
+        ),
         "void": families.void_member,
     }
 
@@ -77,7 +75,7 @@ ENTITIES: dict[str, Entity] = {
         FamilyPutSchema(),
         FamilyDetailSchema(),
         FamilySchema(),
-        get=_get_family,
+        get=families.get_family,
         upsert=families.put_family,
         void=_void_family,
     ),

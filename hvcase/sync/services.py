@@ -12,7 +12,7 @@ from typing import Any
 import marshmallow as ma
 from sqlalchemy import Select, case, exists, false, func, literal, select, true, tuple_, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, lazyload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from hvcase.audit import services as audit
@@ -62,30 +62,32 @@ def push(user: User, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     applied again on its own, so every change still gets its own result.
     """
     results: list[dict[str, Any]] = [{}] * len(changes)
-    existing = _existing_visits(changes)
-    seen: set[uuid.UUID] = set()
+    existing = _existing(changes)
+    seen: set[tuple[str, uuid.UUID]] = set()
     run: list[int] = []  # new visits waiting to be written together
     for index, change in enumerate(changes):
+        key = (change["entity"], change["id"])
         new = change["entity"] == "visit" and change["op"] == "upsert"
-        if new and change["id"] not in existing and change["id"] not in seen:
+        if new and key not in existing and key not in seen:
             run.append(index)
         else:  # anything else runs in its place, after the new visits before it
             _create_visits(user, changes, run, results)
             run = []
-            results[index] = apply_change(user, change)
-        seen.add(change["id"])
+            results[index] = apply_change(user, change, known=key in existing)
+        seen.add(key)
     _create_visits(user, changes, run, results)
     return results
 
 
-def apply_change(user: User, change: dict[str, Any]) -> dict[str, Any]:
-    """One change in its own savepoint, with its result."""
+def apply_change(user: User, change: dict[str, Any], *, known: bool = False) -> dict[str, Any]:
+    """One change in its own savepoint, with its result; ``known`` when its record is known
+    to exist (else it is looked up)."""
     entity = ENTITIES.get(change["entity"])
     if entity is None:
         return _rejected(change["id"], {"entity": ["Not recorded by this server yet."]})
     try:
         with db.session.begin_nested():
-            return _apply(user, entity, change)
+            return _apply(user, entity, change, known)
     except REFUSALS as error:
         return _refusal(user, entity, change["id"], error)
 
@@ -128,9 +130,9 @@ def _body(entity: Entity, change: dict[str, Any]) -> dict[str, Any]:
     return entity.body.load(data)
 
 
-def _apply(user: User, entity: Entity, change: dict[str, Any]) -> dict[str, Any]:
+def _apply(user: User, entity: Entity, change: dict[str, Any], known: bool) -> dict[str, Any]:
     record_id = change["id"]
-    exists_before = db.session.get(entity.model, record_id) is not None
+    exists_before = known or db.session.get(entity.model, record_id) is not None
     record = entity.get(user, record_id) if exists_before else None
     before = entity.fingerprint(record) if record is not None else None
     if change["op"] == "void":
@@ -139,7 +141,7 @@ def _apply(user: User, entity: Entity, change: dict[str, Any]) -> dict[str, Any]
             raise NotFound()
         record = entity.void(user, record, reason)
     else:
-        record, _created = entity.upsert(user, record_id, _body(entity, change))
+        record, _created = entity.upsert(user, record_id, _body(entity, change), record)
     after = entity.fingerprint(record)
     if before is not None and after == before:
         return {"id": record_id, "status": "unchanged", "version": record.version}
@@ -149,12 +151,19 @@ def _apply(user: User, entity: Entity, change: dict[str, Any]) -> dict[str, Any]
     return {"id": record_id, "status": "applied", "version": record.version}
 
 
-def _existing_visits(changes: list[dict[str, Any]]) -> set[uuid.UUID]:
-    """The ids of the batch's visit upserts that name a visit already recorded."""
-    ids = [c["id"] for c in changes if c["entity"] == "visit" and c["op"] == "upsert"]
-    if not ids:
-        return set()
-    return set(db.session.scalars(select(Visit.id).where(Visit.id.in_(ids))))
+def _existing(changes: list[dict[str, Any]]) -> set[tuple[str, uuid.UUID]]:
+    """The (entity, id) the batch names that were recorded before it (a query an entity)."""
+    wanted: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for change in changes:
+        if change["entity"] in ENTITIES:
+            wanted[change["entity"]].append(change["id"])
+    found: set[tuple[str, uuid.UUID]] = set()
+    for name, ids in wanted.items():
+        model = ENTITIES[name].model
+        found.update(
+            (name, i) for i in db.session.scalars(select(model.id).where(model.id.in_(ids)))
+        )
+    return found
 
 
 def _create_visits(
@@ -202,7 +211,7 @@ def _conflict(
 ) -> dict[str, Any]:
     record = entity.get(user, record_id)
     if isinstance(record, Family):
-        families.with_attention(user, [record])
+        families.family_details(record)  # as GET of one family answers it
     result = {
         "id": record_id,
         "status": "conflict",
@@ -314,22 +323,25 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select:
         )
         reach = (Family.agency_id == user.agency_id) & (visible | once_ours)
     # The caller's families, and those that were once theirs, each looked at once (not once
-    # per member and visit). Their ids are fetched first and named in every part below: the
-    # planner then reads members and visits by their family_id index instead of estimating
-    # the scope from the whole table (which, at 900,000 visits, meant scanning them all).
-    family_ids = list(db.session.scalars(select(Family.id).where(reach)))
-    families = (
-        select(
-            Family.id.label("id"),
-            Family.change_seq.label("change_seq"),
-            entered.label("entered"),
-            _greatest(Family.change_seq, entered).label("seq"),
-            case((visible, true()), else_=false()).label("visible"),
-            left.label("left"),
-        )
-        .where(Family.id.in_(family_ids))
-        .cte("scoped_families")
+    # per member and visit), fetched first: their ids are then named in every part below, so
+    # that the planner reads members and visits by family instead of estimating the scope from
+    # the whole table (which, at 900,000 visits, meant scanning them all).
+    columns = (
+        Family.id.label("id"),
+        Family.change_seq.label("change_seq"),
+        entered.label("entered"),
+        _greatest(Family.change_seq, entered).label("seq"),
+        case((visible, true()), else_=false()).label("visible"),
+        left.label("left"),
     )
+    scoped = db.session.execute(select(*columns).where(reach)).all()
+    # A family is "quiet" when it has neither changed nor entered the caller's scope since the
+    # cursor: its members' places are then their own change numbers, and only the members
+    # changed since the cursor can come (found by the change number's index). The other
+    # families' members are placed by the rules above.
+    quiet = {f.id for f in scoped if f.visible and f.seq is not None and f.seq < cursor[0]}
+    astir = [f.id for f in scoped if f.id not in quiet]
+    families = select(*columns).where(Family.id.in_(astir)).cte("scoped_families")
     parts = []
     for entity in ENTITIES.values():
         model = entity.model
@@ -339,10 +351,18 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select:
             own_change = families.c.change_seq
             seq = families.c.seq
         else:
+            parts.append(
+                select(
+                    literal(entity.rank).label("rank"),
+                    model.id.label("id"),
+                    model.change_seq.label("seq"),
+                    false().label("removed"),
+                ).where(model.family_id.in_(list(quiet)), model.change_seq >= cursor[0])
+            )
             base = (
                 base.add_columns(model.id.label("id"))
                 .join_from(model, families, families.c.id == model.family_id)
-                .where(model.family_id.in_(family_ids))
+                .where(model.family_id.in_(astir))
             )
             own_change = model.change_seq
             seq = _greatest(model.change_seq, families.c.entered)
@@ -415,7 +435,7 @@ def _load(user: User, rows: list[Any]) -> dict[int, dict[uuid.UUID, Any]]:
     loaded: dict[int, dict[uuid.UUID, Any]] = {}
     for rank, ids in wanted.items():
         model = BY_RANK[rank].model
-        stmt = select(model).where(model.id.in_(ids))
+        stmt = select(model).where(model.id.in_(ids)).options(lazyload("*"))
         if model is Family:
             stmt = stmt.options(selectinload(Family.caregivers), selectinload(Family.children))
         found = {record.id: record for record in db.session.scalars(stmt)}

@@ -70,8 +70,10 @@ class VisitById(MethodView):
     @blp.alt_response(409, response=CONFLICT)
     def put(self, body: LazyInput, visit_id: uuid.UUID) -> Any:
         """Create the visit with this id (201) or replace it (200); repeating changes nothing."""
-        check_put_target(Visit, visit_id, lambda: services.get_visit(current_user, visit_id))
-        visit, created = services.put_visit(current_user, visit_id, body.load())
+        current = check_put_target(
+            Visit, visit_id, lambda: services.get_visit(current_user, visit_id)
+        )
+        visit, created = services.put_visit(current_user, visit_id, body.load(), current)
         return with_etag(visit, 201 if created else 200)
 
     @require_family_role(*FAMILY_DATA)

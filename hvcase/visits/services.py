@@ -254,11 +254,14 @@ def update_visit(user: User, visit: Visit, data: dict[str, Any], *, replace: boo
     return visit
 
 
-def put_visit(user: User, visit_id: uuid.UUID, data: dict[str, Any]) -> tuple[Visit, bool]:
-    if db.session.get(Visit, visit_id) is None:
+def put_visit(
+    user: User, visit_id: uuid.UUID, data: dict[str, Any], current: Visit | None
+) -> tuple[Visit, bool]:
+    """PUT: create the visit with this id (True), or replace ``current``, the visit with this
+    id found in the caller's scope (False). ``current`` is None only for an id never used."""
+    if current is None:
         return create_visit(user, data, visit_id, known_new=True), True
-    visit = get_visit(user, visit_id)
-    return update_visit(user, visit, data, replace=True), False
+    return update_visit(user, current, data, replace=True), False
 
 
 def void_visit(user: User, visit: Visit, reason: str | None) -> Visit:
