@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, insert, or_, select
 
 from hvcase.audit.models import AuditEvent
 from hvcase.common.net import client_address
@@ -31,23 +31,43 @@ def record(
     ``lasting=True`` writes it even when the request is refused (failed logins, denials).
     ``user`` defaults to the signed-in user.
     """
-    if user is None and has_request_context() and current_user.is_authenticated:
-        user = current_user
     event = AuditEvent(
         action=action,
         object_type=object_type,
         object_id=str(object_id) if object_id is not None else None,
         object_agency_id=object_agency_id,
-        user_id=getattr(user, "id", None),
-        actor_agency_id=getattr(user, "agency_id", None),
-        ip=client_address() if has_request_context() else None,
         detail=detail or {},
+        **_actor(user),
     )
     if lasting:
         keep_after_rollback(event)
     else:
         db.session.add(event)
     return event
+
+
+def record_each(action: str, object_type: str, objects: list[tuple[Any, uuid.UUID]]) -> None:
+    """``record`` of one event for each (object id, owning agency id), by the signed-in user,
+    inserted together in one statement (a tablet's batch of new records)."""
+    if not objects:
+        return
+    common = {"action": action, "object_type": object_type, "detail": {}, **_actor(None)}
+    rows = [
+        {**common, "object_id": str(object_id), "object_agency_id": agency_id}
+        for object_id, agency_id in objects
+    ]
+    db.session.execute(insert(AuditEvent), rows)
+
+
+def _actor(user: Any) -> dict[str, Any]:
+    """Who acts (``user``, else the signed-in user) and from where."""
+    if user is None and has_request_context() and current_user.is_authenticated:
+        user = current_user
+    return {
+        "user_id": getattr(user, "id", None),
+        "actor_agency_id": getattr(user, "agency_id", None),
+        "ip": client_address() if has_request_context() else None,
+    }
 
 
 def events_for(user: Any, filters: dict[str, Any]) -> Select:

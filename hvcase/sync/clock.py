@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from hvcase.common.models import SyncedMixin
 from hvcase.extensions import db
 
-DIRTY = "sync_dirty"
+DIRTY = "sync_dirty"  # session.info: the synced tables this transaction changed
 
 
 class SyncClock(db.Model):
@@ -34,12 +34,12 @@ def current_value() -> int:
 
 
 @cache
-def _synced_tables() -> list[Any]:
-    return [
-        mapper.local_table
+def _synced_tables() -> dict[str, Any]:
+    return {
+        mapper.local_table.name: mapper.local_table
         for mapper in db.Model.registry.mappers
         if issubclass(mapper.class_, SyncedMixin)
-    ]
+    }
 
 
 @event.listens_for(Session, "before_flush")
@@ -49,7 +49,7 @@ def _unstamp_changed_records(session: Session, _context: Any, _instances: Any) -
             continue
         if record in session.new or session.is_modified(record, include_collections=False):
             record.change_seq = None
-            session.info[DIRTY] = True
+            session.info.setdefault(DIRTY, set()).add(record.__table__.name)
 
 
 @event.listens_for(Session, "before_commit")
@@ -57,7 +57,8 @@ def _stamp_on_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint (one /sync change) is released; the clock waits for the commit
     session.flush()  # the final flush, so every change of the transaction is unstamped first
-    if not session.info.pop(DIRTY, False):
+    changed = session.info.pop(DIRTY, None)
+    if not changed:
         return
     value = session.execute(
         update(SyncClock)
@@ -65,7 +66,8 @@ def _stamp_on_commit(session: Session) -> None:
         .values(value=SyncClock.value + 1)
         .returning(SyncClock.value)
     ).scalar_one()
-    for table in _synced_tables():
+    for name in sorted(changed):
+        table = _synced_tables()[name]
         values: dict[str, Any] = {"change_seq": value}
         if "updated_at" in table.c:
             values["updated_at"] = table.c.updated_at  # stamping is not an edit (no onupdate)

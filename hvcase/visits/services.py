@@ -207,13 +207,7 @@ def save_new_visits(visits: list[Visit]) -> None:
     """Insert visits built by ``new_visit`` (one statement for them all), each audited."""
     db.session.add_all(visits)
     db.session.flush()
-    for visit in visits:
-        audit.record(
-            "create",
-            object_type="visit",
-            object_id=visit.id,
-            object_agency_id=visit.family.agency_id,
-        )
+    audit.record_each("create", "visit", [(v.id, v.family.agency_id) for v in visits])
 
 
 def update_visit(user: User, visit: Visit, data: dict[str, Any], *, replace: bool) -> Visit:
