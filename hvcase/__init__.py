@@ -44,9 +44,11 @@ def configure(app: Flask, env: str | None, overrides: dict[str, Any] | None) -> 
     if url.startswith("postgres"):
         # JIT compilation pays off for long reports, not for the short queries of an API: it
         # added 120-190 ms to sync pulls whose plans looked expensive (see docs/performance.md).
+        # Sessions in UTC, whatever the server's own zone: timestamps then arrive in the UTC
+        # the app works in, not in a zone each one must be converted from.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             "pool_pre_ping": True,
-            "connect_args": {"options": "-c jit=off"},
+            "connect_args": {"options": "-c jit=off -c timezone=UTC"},
         }
     app.config.update(
         API_TITLE="hvcase",

@@ -129,7 +129,11 @@ class Assignment(IdMixin, SyncedMixin, db.Model):
     Its ``change_seq`` tells a tablet's pull when a family entered or left its scope."""
 
     __tablename__ = "family_assignments"
-    __table_args__ = (unstamped_index("family_assignments"),)
+    __table_args__ = (
+        unstamped_index("family_assignments"),
+        # A tablet's pull finds the families once assigned to its user through it.
+        Index("ix_family_assignments_home_visitor", "home_visitor_id", "family_id"),
+    )
 
     family_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("families.id"), nullable=False, index=True

@@ -10,7 +10,7 @@ from collections import defaultdict
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import Select, case, exists, false, func, literal, select, true, tuple_, union_all
+from sqlalchemy import Select, case, false, func, literal, select, true, tuple_, union, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, lazyload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -293,7 +293,7 @@ def _first_assignment(staff: list[uuid.UUID], *, inside: bool) -> Any:
     )
 
 
-def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select:
+def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select | None:
     """One stream of (change number, rank, id, removed) over every synced entity.
 
     A record's place is the change number of its last change (or of its family's entering the
@@ -318,10 +318,11 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select:
         # or both outside it, neither brings nor removes the family again.
         entered = func.coalesce(_first_assignment(staff, inside=True), 0)
         left = _first_assignment(staff, inside=False)
-        once_ours = exists().where(
-            Assignment.family_id == Family.id, Assignment.home_visitor_id.in_(staff)
+        ours = union(
+            select(Family.id).where(visible),
+            select(Assignment.family_id).where(Assignment.home_visitor_id.in_(staff)),
         )
-        reach = (Family.agency_id == user.agency_id) & (visible | once_ours)
+        reach = (Family.agency_id == user.agency_id) & Family.id.in_(ours)
     # The caller's families, and those that were once theirs, each looked at once (not once
     # per member and visit), fetched first: their ids are then named in every part below, so
     # that the planner reads members and visits by family instead of estimating the scope from
@@ -345,12 +346,7 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select:
     parts = []
     for entity in ENTITIES.values():
         model = entity.model
-        base = select(literal(entity.rank).label("rank"))
-        if model is Family:
-            base = base.add_columns(families.c.id.label("id")).select_from(families)
-            own_change = families.c.change_seq
-            seq = families.c.seq
-        else:
+        if quiet and model is not Family:
             parts.append(
                 select(
                     literal(entity.rank).label("rank"),
@@ -359,6 +355,14 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select:
                     false().label("removed"),
                 ).where(model.family_id.in_(list(quiet)), model.change_seq >= cursor[0])
             )
+        if not astir:
+            continue
+        base = select(literal(entity.rank).label("rank"))
+        if model is Family:
+            base = base.add_columns(families.c.id.label("id")).select_from(families)
+            own_change = families.c.change_seq
+            seq = families.c.seq
+        else:
             base = (
                 base.add_columns(model.id.label("id"))
                 .join_from(model, families, families.c.id == model.family_id)
@@ -381,6 +385,8 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select:
                     ~families.c.visible
                 )
             )
+    if not parts:
+        return None
     stream = union_all(*parts).subquery()
     return (
         select(stream.c.seq, stream.c.rank, stream.c.id, stream.c.removed)
@@ -394,7 +400,8 @@ def pull(user: User, cursor_token: str | None, limit: int) -> dict[str, Any]:
     """Every change in the caller's scope after the cursor, at most ``limit``."""
     origin, cursor = decode_cursor(cursor_token)
     horizon = current_value()  # read first: every change numbered up to it is visible below
-    rows = db.session.execute(_changes_since(user, origin, cursor, limit)).all()
+    stream = _changes_since(user, origin, cursor, limit)
+    rows = db.session.execute(stream).all() if stream is not None else []
     more = len(rows) > limit
     rows = rows[:limit]
     records = _load(user, rows)
