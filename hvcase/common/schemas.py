@@ -20,6 +20,20 @@ RESPONSE_ONLY_FIELDS = (
 )
 
 
+def has_nul(value: Any) -> bool:
+    """Whether a string or key anywhere in ``value`` holds a NUL character (quick: no paths)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(
+            (isinstance(key, str) and "\x00" in key) or has_nul(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return any(has_nul(item) for item in value)
+    return False
+
+
 def nul_paths(value: Any, path: str = "") -> list[str]:
     """The field paths (``caregivers.0.name``) of the strings and keys in ``value`` that hold a
     NUL character."""
@@ -49,7 +63,7 @@ class Schema(ma.Schema):
     def _refuse_nul(self, data: Any, **kwargs: Any) -> Any:
         # PostgreSQL stores no NUL in text or JSONB: refused here it is a 422 naming the field,
         # not a database error (a 500) at the first query or flush.
-        paths = nul_paths(data)
+        paths = nul_paths(data) if has_nul(data) else []
         if paths:
             raise ma.ValidationError(
                 {path: ["Must not contain a NUL character."] for path in paths}
