@@ -26,8 +26,7 @@ def has_nul(value: Any) -> bool:
         return "\x00" in value
     if isinstance(value, Mapping):
         return any(
-            (isinstance(key, str) and "\x00" in key) or has_nul(item)
-            for key, item in value.items()
+            (isinstance(key, str) and "\x00" in key) or has_nul(item) for key, item in value.items()
         )
     if isinstance(value, list | tuple):
         return any(has_nul(item) for item in value)

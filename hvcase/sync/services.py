@@ -327,22 +327,31 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select |
     # per member and visit), fetched first: their ids are then named in every part below, so
     # that the planner reads members and visits by family instead of estimating the scope from
     # the whole table (which, at 900,000 visits, meant scanning them all).
-    columns = (
+    facts = (
         Family.id.label("id"),
         Family.change_seq.label("change_seq"),
         entered.label("entered"),
-        _greatest(Family.change_seq, entered).label("seq"),
         case((visible, true()), else_=false()).label("visible"),
         left.label("left"),
     )
-    scoped = db.session.execute(select(*columns).where(reach)).all()
+    scoped = db.session.execute(select(*facts).where(reach)).all()
     # A family is "quiet" when it has neither changed nor entered the caller's scope since the
     # cursor: its members' places are then their own change numbers, and only the members
     # changed since the cursor can come (found by the change number's index). The other
-    # families' members are placed by the rules above.
-    quiet = {f.id for f in scoped if f.visible and f.seq is not None and f.seq < cursor[0]}
+    # families' members are placed by the rules above. (A family's place, "seq" below, is the
+    # later of its own change and its entering; its own change is unknown, None, while this
+    # request's pushed edit of it is not yet stamped.)
+    quiet = {
+        f.id
+        for f in scoped
+        if f.visible
+        and (f.entered if f.change_seq is None else max(f.change_seq, f.entered)) < cursor[0]
+    }
     astir = [f.id for f in scoped if f.id not in quiet]
-    families = select(*columns).where(Family.id.in_(astir)).cte("scoped_families")
+    known = select(*facts).where(Family.id.in_(astir)).subquery()
+    families = select(*known.c, _greatest(known.c.change_seq, known.c.entered).label("seq")).cte(
+        "scoped_families"
+    )
     parts = []
     for entity in ENTITIES.values():
         model = entity.model
