@@ -3,8 +3,8 @@
 ``python -m bench`` runs it after the family list; ``python -m bench.sync`` runs it alone (and
 seeds first when the data set is not there). Every request goes through the whole app
 in-process, as the family list's do: Flask's test client, a home visitor's bearer token, the
-sign-in guard, the one transaction (a savepoint for each change, one for a run of new visits), the sync clock's stamp at
-commit, the audit events.
+sign-in guard, the one transaction (a savepoint for each change, one for a run of new visits),
+the sync clock's stamp at commit, the audit events.
 
 - (a) A tablet pushes 50-change batches: 42 visits logged after the fact (completed, with
   participants and topics), 2 visits booked ahead, 4 corrections of visits with
