@@ -297,13 +297,15 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select |
     """One stream of (change number, rank, id, removed) over every synced entity.
 
     A record's place is the change number of its last change (or of its family's entering the
-    caller's scope). A family's member that changed since ``origin`` (where this walk of pages
-    began) never comes before its family: when the family changed later still, the member takes
-    the family's place, just after it. A family the tablet has not seen yet (created or edited
-    after the member) thus always arrives ahead of its members, and a member left alone since
-    ``origin`` is not sent again because its family changed. (Should the family change again
-    while the tablet is still paging, a member it already received in this walk comes once
-    more, after the family: a repeat, never a skip.)
+    caller's scope). A member of a family the tablet may not have yet never comes before its
+    family: when the family changed later still, the member takes the family's place, just
+    after it. For a home visitor's or supervisor's tablet, such a family is one that entered
+    their scope (enrollment included) since ``origin``, where this walk of pages began; for an
+    agency's, any family whose member changed since then. A family new to the tablet thus
+    always arrives ahead of its members, and a member left alone since ``origin`` is not sent
+    again because its family changed. (Should such a family change again while the tablet is
+    still paging, a member it already received in this walk comes once more, after the
+    family: a repeat, never a skip. A family the tablet had before the walk moves alone.)
     """
     staff = _scope_staff(user)
     visible = visible_families(user)
@@ -379,7 +381,12 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select |
             )
             own_change = model.change_seq
             seq = _greatest(model.change_seq, families.c.entered)
-            seq = case((seq <= origin, seq), else_=_greatest(seq, families.c.seq))
+            # Whether the tablet may not have the family yet. A tablet with assigned families
+            # (staff is known) has every family that entered its scope before the walk began,
+            # as the walk before ended there; an agency's tablet cannot tell an old family
+            # from one created since, so a member changed since then waits for its family.
+            new = families.c.entered > origin if staff is not None else seq > origin
+            seq = case((new, _greatest(seq, families.c.seq)), else_=seq)
         parts.append(
             base.add_columns(seq.label("seq"), false().label("removed")).where(
                 families.c.visible,
