@@ -63,6 +63,7 @@ def push(user: User, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     results: list[dict[str, Any]] = [{}] * len(changes)
     existing = _existing(changes)
+    loaded = _in_scope(user, existing)  # held here: the session keeps no unreferenced record
     seen: set[tuple[str, uuid.UUID]] = set()
     run: list[int] = []  # new visits waiting to be written together
     for index, change in enumerate(changes):
@@ -73,21 +74,26 @@ def push(user: User, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:  # anything else runs in its place, after the new visits before it
             _create_visits(user, changes, run, results)
             run = []
-            results[index] = apply_change(user, change, known=key in existing)
+            results[index] = apply_change(
+                user, change, known=key in existing, record=loaded.get(key)
+            )
         seen.add(key)
     _create_visits(user, changes, run, results)
     return results
 
 
-def apply_change(user: User, change: dict[str, Any], *, known: bool = False) -> dict[str, Any]:
-    """One change in its own savepoint, with its result; ``known`` when its record is known
-    to exist (else it is looked up)."""
+def apply_change(
+    user: User, change: dict[str, Any], *, known: bool = False, record: Any = None
+) -> dict[str, Any]:
+    """One change in its own savepoint, with its result. ``known`` when its record is known
+    to exist, ``record`` when it has been read in the caller's scope already (else each is
+    looked up)."""
     entity = ENTITIES.get(change["entity"])
     if entity is None:
         return _rejected(change["id"], {"entity": ["Not recorded by this server yet."]})
     try:
         with db.session.begin_nested():
-            return _apply(user, entity, change, known)
+            return _apply(user, entity, change, known, record)
     except REFUSALS as error:
         return _refusal(user, entity, change["id"], error)
 
@@ -130,10 +136,13 @@ def _body(entity: Entity, change: dict[str, Any]) -> dict[str, Any]:
     return entity.body.load(data)
 
 
-def _apply(user: User, entity: Entity, change: dict[str, Any], known: bool) -> dict[str, Any]:
+def _apply(
+    user: User, entity: Entity, change: dict[str, Any], known: bool, record: Any
+) -> dict[str, Any]:
     record_id = change["id"]
-    exists_before = known or db.session.get(entity.model, record_id) is not None
-    record = entity.get(user, record_id) if exists_before else None
+    if record is None:
+        exists_before = known or db.session.get(entity.model, record_id) is not None
+        record = entity.get(user, record_id) if exists_before else None
     before = entity.fingerprint(record) if record is not None else None
     if change["op"] == "void":
         reason = VoidBody().load(change["data"]).get("void_reason")
@@ -164,6 +173,20 @@ def _existing(changes: list[dict[str, Any]]) -> set[tuple[str, uuid.UUID]]:
             (name, i) for i in db.session.scalars(select(model.id).where(model.id.in_(ids)))
         )
     return found
+
+
+def _in_scope(user: User, existing: set[tuple[str, uuid.UUID]]) -> dict[tuple, Any]:
+    """The batch's existing records in the caller's scope, read together for the entities
+    that can (the rest are read one by one as their change comes)."""
+    wanted: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for name, record_id in existing:
+        wanted[name].append(record_id)
+    loaded: dict[tuple, Any] = {}
+    for name, ids in wanted.items():
+        get_many = ENTITIES[name].get_many
+        if get_many is not None:
+            loaded.update(((name, i), record) for i, record in get_many(user, ids).items())
+    return loaded
 
 
 def _create_visits(

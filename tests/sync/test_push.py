@@ -312,6 +312,28 @@ def test_fifty_new_visits_take_as_many_queries_as_five(api, family):
     assert len(large) == len(small), "\n\n".join(large)
 
 
+def test_corrections_of_visits_are_read_together(api, family):
+    """A batch's existing visits, their families and the families' members are read once for
+    the batch: a correction then costs only its own savepoint, UPDATE and audit event."""
+    visits = [VisitFactory(family=family) for _ in range(9)]
+    data = {v.id: visit_of(family.id, notes=f"Corrected {n}") for n, v in enumerate(visits)}
+
+    def corrections(chosen: list) -> list[dict]:
+        return [upsert("visit", v.id, data[v.id], base_version=1) for v in chosen]
+
+    one, two, six = corrections(visits[:1]), corrections(visits[1:3]), corrections(visits[3:])
+    cursor = sync(api)["cursor"]
+    cursor = sync(api, one, cursor=cursor)["cursor"]  # each batch then pulls the one before
+    with counting_queries() as small:
+        cursor = sync(api, two, cursor=cursor)["cursor"]
+    with counting_queries() as large:
+        answer = sync(api, six, cursor=cursor)
+
+    assert [(r["status"], r["version"]) for r in answer["results"]] == [("applied", 2)] * 6
+    per_correction = ["SAVEPOINT", "UPDATE visits", "INSERT INTO audit_events", "RELEASE"]
+    assert len(large) - len(small) == len(per_correction) * 4, "\n\n".join(large)
+
+
 # --- One invalid item among valid ones -----------------------------------------------------
 
 
