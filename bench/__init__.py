@@ -27,6 +27,7 @@ from hvcase.auth.models import ApiToken, User
 from hvcase.auth.services import TOKEN_PREFIX, hash_token
 from hvcase.common.time import utcnow
 from hvcase.extensions import db
+from hvcase.serving import tune_garbage_collection
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/hvcase_bench"
 # Databases the benchmark must never wipe: the test suite's.
@@ -63,10 +64,12 @@ def ensure_database(url: str) -> None:
 def make_app(url: str) -> Flask:
     """The app as a server would run it, on the benchmark's database. The testing profile only
     makes the one password hash cheap; nothing else it changes is on a measured path."""
-    return create_app(
+    app = create_app(
         "testing",
         {"DATABASE_URL": url, "REDIS_URL": None, "RATELIMIT_STORAGE_URL": "memory://"},
     )
+    tune_garbage_collection(app)  # as wsgi.py does for a served process
+    return app
 
 
 class SqlMeter:

@@ -37,3 +37,7 @@ IDEMPOTENCY_TTL_HOURS = 48
 PROXY_COUNT = 0
 
 LOG_LEVEL = "INFO"
+
+# A serving process's young-generation garbage-collection threshold (hvcase/serving.py);
+# 0 keeps Python's default (700).
+GC_THRESHOLD = 50_000

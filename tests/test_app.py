@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from sqlalchemy import select
 
@@ -10,6 +12,7 @@ from hvcase import create_app, database_url
 from hvcase.auth.models import User
 from hvcase.demo import LOGINS, PASSWORD
 from hvcase.extensions import db
+from hvcase.serving import tune_garbage_collection
 
 
 def test_environment_overrides_are_read_as_the_setting_type():
@@ -46,6 +49,39 @@ def test_production_starts_with_its_own_secret_key(tmp_path):
         {"SECRET_KEY": "a-long-random-secret", "DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite"},
     )
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.fixture
+def gc_state():
+    """Python's collector as it was, put back after the test (it is the whole process's)."""
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+
+
+def test_a_served_process_collects_garbage_at_its_configured_threshold(gc_state, tmp_path):
+    app = create_app(
+        "testing", {"DATABASE_URL": f"sqlite:///{tmp_path}/g.sqlite", "GC_THRESHOLD": 40_000}
+    )
+    _young, middle, old = gc.get_threshold()
+
+    tune_garbage_collection(app)
+
+    assert gc.get_threshold() == (40_000, middle, old)
+    assert gc.get_freeze_count() > 0
+
+
+def test_a_gc_threshold_of_0_keeps_pythons_default(gc_state, tmp_path):
+    app = create_app(
+        "testing", {"DATABASE_URL": f"sqlite:///{tmp_path}/g.sqlite", "GC_THRESHOLD": 0}
+    )
+    before = gc.get_threshold()
+
+    tune_garbage_collection(app)
+
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
 
 
 def test_postgresql_urls_are_driven_by_psycopg_3():
