@@ -10,7 +10,21 @@ from collections import defaultdict
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import Select, case, false, func, literal, select, true, tuple_, union, union_all
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    Uuid,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+    union,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, lazyload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -292,10 +306,19 @@ def _greatest(a: Any, b: Any) -> Any:
     return case((a >= b, a), else_=b)
 
 
-def _first_assignment(staff: list[uuid.UUID], *, inside: bool) -> Any:
+OTHER_ASSIGNMENT = aliased(Assignment)  # made once: an alias is costly to build per request
+
+
+def _ids(name: str, ids: Any) -> BindParameter:
+    """A list of ids as one expanding parameter, to name in several parts of a statement
+    (``in_`` of a plain list would convert every id again in each part)."""
+    return bindparam(name, list(ids), expanding=True, type_=Uuid())
+
+
+def _first_assignment(staff: BindParameter, *, inside: bool) -> Any:
     """The change number of the family's first assignment on one side of the caller's scope
     (``inside`` or not) since its last assignment on the other side."""
-    other = aliased(Assignment)
+    other = OTHER_ASSIGNMENT
     in_scope = Assignment.home_visitor_id.in_(staff)
     other_in_scope = other.home_visitor_id.in_(staff)
     last_other_side = (
@@ -331,6 +354,7 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select |
     family: a repeat, never a skip. A family the tablet had before the walk moves alone.)
     """
     staff = _scope_staff(user)
+    staff_ids = _ids("staff", staff) if staff is not None else None
     visible = visible_families(user)
     if staff is None:
         entered = literal(0)
@@ -341,11 +365,11 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select |
         # scope since it was last with someone outside it), and when it last left (the first
         # assignment outside since it was last in). A move between two people both in scope,
         # or both outside it, neither brings nor removes the family again.
-        entered = func.coalesce(_first_assignment(staff, inside=True), 0)
-        left = _first_assignment(staff, inside=False)
+        entered = func.coalesce(_first_assignment(staff_ids, inside=True), 0)
+        left = _first_assignment(staff_ids, inside=False)
         ours = union(
             select(Family.id).where(visible),
-            select(Assignment.family_id).where(Assignment.home_visitor_id.in_(staff)),
+            select(Assignment.family_id).where(Assignment.home_visitor_id.in_(staff_ids)),
         )
         reach = (Family.agency_id == user.agency_id) & Family.id.in_(ours)
     # The caller's families, and those that were once theirs, each looked at once (not once
@@ -373,7 +397,8 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select |
         and (f.entered if f.change_seq is None else max(f.change_seq, f.entered)) < cursor[0]
     }
     astir = [f.id for f in scoped if f.id not in quiet]
-    known = select(*facts).where(Family.id.in_(astir)).subquery()
+    quiet_ids, astir_ids = _ids("quiet", quiet), _ids("astir", astir)
+    known = select(*facts).where(Family.id.in_(astir_ids)).subquery()
     families = select(*known.c, _greatest(known.c.change_seq, known.c.entered).label("seq")).cte(
         "scoped_families"
     )
@@ -387,7 +412,7 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select |
                     model.id.label("id"),
                     model.change_seq.label("seq"),
                     false().label("removed"),
-                ).where(model.family_id.in_(list(quiet)), model.change_seq >= cursor[0])
+                ).where(model.family_id.in_(quiet_ids), model.change_seq >= cursor[0])
             )
         if not astir:
             continue
@@ -400,7 +425,7 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select |
             base = (
                 base.add_columns(model.id.label("id"))
                 .join_from(model, families, families.c.id == model.family_id)
-                .where(model.family_id.in_(astir))
+                .where(model.family_id.in_(astir_ids))
             )
             own_change = model.change_seq
             seq = _greatest(model.change_seq, families.c.entered)
