@@ -113,3 +113,17 @@ def coalition():
     from tests.factories import make_coalition
 
     return make_coalition()
+
+
+@pytest.fixture
+def family(coalition):
+    """A family of agency a's home visitor, with one caregiver and one child."""
+    from tests.factories import FamilyFactory
+
+    return FamilyFactory(home_visitor=coalition.a.visitor, children=1)
+
+
+@pytest.fixture
+def api(coalition, api_as) -> ApiClient:
+    """Agency a's home visitor, signed in (the tablet's user)."""
+    return api_as(coalition.a.visitor)

@@ -94,6 +94,21 @@ def refuse_if_voided(record: Any) -> None:
         raise Conflict("This record is voided; it cannot be edited.")
 
 
+def void_record(record: Any, reason: str | None, object_type: str, agency_id: Any) -> None:
+    """Void a record of family data once, audited; voiding it again changes nothing."""
+    if record.voided_at is None:
+        record.voided_at = utcnow()
+        record.void_reason = reason
+        db.session.flush()
+        audit.record(
+            "void",
+            object_type=object_type,
+            object_id=record.id,
+            object_agency_id=agency_id,
+            detail={"reason": reason},
+        )
+
+
 # Reading -----------------------------------------------------------------------------------
 
 
@@ -485,17 +500,7 @@ def put_family(
 
 
 def void_family(user: User, family: Family, reason: str | None) -> Family:
-    if family.voided_at is None:
-        family.voided_at = utcnow()
-        family.void_reason = reason
-        db.session.flush()
-        audit.record(
-            "void",
-            object_type="family",
-            object_id=family.id,
-            object_agency_id=family.agency_id,
-            detail={"reason": reason},
-        )
+    void_record(family, reason, "family", family.agency_id)
     return with_attention(user, [family])[0]
 
 
@@ -757,20 +762,9 @@ def put_member(
 
 
 def void_member(user: User, member: Any, reason: str | None) -> Any:
-    object_type = MEMBERS[type(member)][0]
-    if member.voided_at is None:
-        if isinstance(member, Caregiver) and member.primary:
-            others = [c for c in member.family.caregivers if c is not member and not c.voided_at]
-            if others:
-                raise Conflict("Make another caregiver primary before voiding this one.")
-        member.voided_at = utcnow()
-        member.void_reason = reason
-        db.session.flush()
-        audit.record(
-            "void",
-            object_type=object_type,
-            object_id=member.id,
-            object_agency_id=member.family.agency_id,
-            detail={"reason": reason},
-        )
+    if member.voided_at is None and isinstance(member, Caregiver) and member.primary:
+        others = [c for c in member.family.caregivers if c is not member and not c.voided_at]
+        if others:
+            raise Conflict("Make another caregiver primary before voiding this one.")
+    void_record(member, reason, MEMBERS[type(member)][0], member.family.agency_id)
     return member

@@ -23,6 +23,7 @@ from hvcase.families.services import (
     check_assignable,
     get_family_record,
     refuse_if_voided,
+    void_record,
 )
 from hvcase.visits.codes import MAX_DURATION_MINUTES
 from hvcase.visits.models import Visit
@@ -275,15 +276,5 @@ def put_visit(
 
 
 def void_visit(user: User, visit: Visit, reason: str | None) -> Visit:
-    if visit.voided_at is None:
-        visit.voided_at = utcnow()
-        visit.void_reason = reason
-        db.session.flush()
-        audit.record(
-            "void",
-            object_type="visit",
-            object_id=visit.id,
-            object_agency_id=visit.family.agency_id,
-            detail={"reason": reason},
-        )
+    void_record(visit, reason, "visit", visit.family.agency_id)
     return visit

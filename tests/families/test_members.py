@@ -13,16 +13,6 @@ from tests.factories import CaregiverFactory, FamilyFactory
 from tests.families import audit_events, caregiver_body, child_body, counts, fresh
 
 
-@pytest.fixture
-def family(coalition):
-    return FamilyFactory(home_visitor=coalition.a.visitor, children=1)
-
-
-@pytest.fixture
-def api(coalition, api_as):
-    return api_as(coalition.a.visitor)
-
-
 def primaries(api, family) -> list[str]:
     body = api.get(f"/families/{family.id}").get_json()
     return [c["id"] for c in body["caregivers"] if c["primary"]]

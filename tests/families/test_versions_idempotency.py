@@ -21,11 +21,6 @@ def family(coalition):
     return FamilyFactory(home_visitor=coalition.a.visitor, children=1, household_size=3)
 
 
-@pytest.fixture
-def api(coalition, api_as):
-    return api_as(coalition.a.visitor)
-
-
 # --- Versions and ETags --------------------------------------------------------------------
 
 

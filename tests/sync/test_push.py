@@ -30,16 +30,6 @@ from tests.visits import hours_ago, stamp
 NO_FAMILY_DATA = ("fiscal_host", "admin")
 
 
-@pytest.fixture
-def family(coalition):
-    return FamilyFactory(home_visitor=coalition.a.visitor, children=1)
-
-
-@pytest.fixture
-def api(coalition, api_as):
-    return api_as(coalition.a.visitor)
-
-
 def writes() -> list:
     """Every audit event that records a write (a sync's own ``search`` event aside)."""
     return [e for e in audit_events() if e.action not in ("search", "read")]

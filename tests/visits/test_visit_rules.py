@@ -23,17 +23,6 @@ from tests.visits import (
     stored_visits,
 )
 
-
-@pytest.fixture
-def family(coalition):
-    return FamilyFactory(home_visitor=coalition.a.visitor, children=1)
-
-
-@pytest.fixture
-def api(coalition, api_as):
-    return api_as(coalition.a.visitor)
-
-
 # --- What each status needs ----------------------------------------------------------------
 
 

@@ -218,16 +218,6 @@ def test_a_visit_made_by_another_agencys_visitor_is_refused(world, api_as):
 # --- Create, read, versions ----------------------------------------------------------------
 
 
-@pytest.fixture
-def family(coalition):
-    return FamilyFactory(home_visitor=coalition.a.visitor, children=1)
-
-
-@pytest.fixture
-def api(coalition, api_as):
-    return api_as(coalition.a.visitor)
-
-
 def test_a_logged_visit_is_returned_whole_with_version_1(coalition, api, family):
     caregiver, child = family.primary_caregiver, family.children[0]
     body = completed_visit(
