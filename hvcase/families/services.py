@@ -409,7 +409,7 @@ def _renamed(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _check_path_id(data: dict[str, Any], record_id: uuid.UUID) -> None:
+def check_path_id(data: dict[str, Any], record_id: uuid.UUID) -> None:
     """A PUT body may carry its record's id, never another one (that would write one
     record's fields into another)."""
     if data.get("id") not in (None, record_id):
@@ -455,7 +455,7 @@ def put_family(
     """PUT: create with this id (True), or replace the family-level fields of ``current`` (the
     family with this id in the caller's scope; None only for an id never used) and upsert the
     listed caregivers and children (False)."""
-    _check_path_id(data, family_id)
+    check_path_id(data, family_id)
     if current is None:
         return enroll(user, data, family_id), True
     family = current
@@ -753,7 +753,7 @@ def put_member(
     """PUT /caregivers/{id} or /children/{id}: create (with ``family_id``) or replace
     ``current``, the member with this id in the caller's scope (None for an id never used)."""
     if current is None:
-        _check_path_id(data, member_id)
+        check_path_id(data, member_id)
         if data.get("family_id") is None:
             raise ValidationFailed({"family_id": ["Required to create a record."]})
         family = get_family(user, data["family_id"])

@@ -19,8 +19,10 @@ from hvcase.extensions import db
 from hvcase.families.models import Family
 from hvcase.families.policy import record_denied
 from hvcase.families.services import (
+    agency_zone,
     apply,
     check_assignable,
+    check_path_id,
     get_family_record,
     refuse_if_voided,
     void_record,
@@ -43,10 +45,6 @@ FIELDS = (
 DEFAULTS: dict[str, Any] = {"location": "home", "participants": [], "topics": []}
 
 
-def _zone(user: User) -> ZoneInfo:
-    return ZoneInfo(user.agency.timezone if user.agency else "UTC")
-
-
 def day_start(day: date, zone: ZoneInfo) -> datetime:
     """Midnight of ``day`` in ``zone``, as a UTC instant."""
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
@@ -60,7 +58,7 @@ def visits_for(user: User, args: dict[str, Any]) -> Select:
     for name in ("family_id", "home_visitor_id", "status"):
         if name in args:
             stmt = stmt.where(getattr(Visit, name) == args[name])
-    zone = _zone(user)
+    zone = agency_zone(user)
     if "from_" in args:
         stmt = stmt.where(Visit.occurs_at >= day_start(args["from_"], zone))
     if "to" in args:
@@ -151,7 +149,7 @@ def check_visit(user: User, visit: Visit, family: Family, previous: datetime | N
         fail("participants", "Participants must be caregivers or children of the family.")
     visit.occurs_at = visit.started_at or visit.scheduled_for
     if family.discharged_on is not None and visit.occurs_at is not None:
-        zone = _zone(user)
+        zone = agency_zone(user)
         day = visit.occurs_at.astimezone(zone).date()
         # No *new* visit after the discharge: one already dated that day (recorded before a
         # discharge given an earlier date) may still be corrected, and a tablet's replay of it
@@ -180,26 +178,21 @@ def _values(data: dict[str, Any], *, replace: bool) -> dict[str, Any]:
 
 
 def _home_visitor(user: User, family: Family, requested: Any) -> uuid.UUID:
-    if requested is None:
-        if user.role in ("home_visitor", "supervisor"):
-            return user.id
-        if family.home_visitor_id is None:
-            raise ValidationFailed({"home_visitor_id": ["Name who makes the visit."]})
-        return family.home_visitor_id
+    if requested is None:  # API.md: the caller, whatever the role
+        return user.id
     if user.role == "home_visitor" and requested != user.id:
         raise ValidationFailed({"home_visitor_id": ["A home visitor may name only themself."]})
     check_assignable(family.agency_id, requested)
     return requested
 
 
-def create_visit(
-    user: User, data: dict[str, Any], visit_id: uuid.UUID | None = None, *, known_new: bool = False
-) -> Visit:
-    """A new visit; ``known_new`` when the caller has just looked the id up (PUT)."""
+def create_visit(user: User, data: dict[str, Any], visit_id: uuid.UUID | None = None) -> Visit:
+    """A new visit: POST (the body's ``id``, if any, must be new) or PUT of an unused id."""
     family = _family_for(user, data["family_id"])
-    visit_id = visit_id or data.get("id") or uuid.uuid4()
-    if not known_new and db.session.get(Visit, visit_id) is not None:
-        raise Conflict("A visit with this id exists already.")
+    if visit_id is None:
+        visit_id = data.get("id") or uuid.uuid4()
+        if db.session.get(Visit, visit_id) is not None:
+            raise Conflict("A visit with this id exists already.")
     visit = new_visit(user, family, visit_id, data)
     save_new_visits([visit])
     return visit
@@ -270,8 +263,9 @@ def put_visit(
 ) -> tuple[Visit, bool]:
     """PUT: create the visit with this id (True), or replace ``current``, the visit with this
     id found in the caller's scope (False). ``current`` is None only for an id never used."""
+    check_path_id(data, visit_id)
     if current is None:
-        return create_visit(user, data, visit_id, known_new=True), True
+        return create_visit(user, data, visit_id), True
     return update_visit(user, current, data, replace=True), False
 
 

@@ -201,11 +201,16 @@ def test_a_home_visitor_may_name_only_themself(world, api_as):
     assert_problem(api_as(world.a.visitor).post("/visits", json=body), 422, "home_visitor_id")
 
 
-def test_an_agency_admin_logs_a_visit_for_the_familys_home_visitor(world, api_as):
+def test_an_agency_admin_logging_a_visit_is_its_home_visitor_unless_naming_one(world, api_as):
+    """API.md: ``home_visitor_id`` defaults to the caller, whatever the role."""
     family = world.families.colleagues
-    response = api_as(world.a.admin).post("/visits", json=completed_visit(family))
+    api = api_as(world.a.admin)
+    own = api.post("/visits", json=completed_visit(family))
+    named = completed_visit(family, home_visitor_id=str(world.a.other_visitor.id))
+    for_colleague = api.post("/visits", json=named)
 
-    assert response.get_json()["home_visitor_id"] == str(world.a.other_visitor.id)
+    assert own.get_json()["home_visitor_id"] == str(world.a.admin.id)
+    assert for_colleague.get_json()["home_visitor_id"] == str(world.a.other_visitor.id)
 
 
 def test_a_visit_made_by_another_agencys_visitor_is_refused(world, api_as):
@@ -286,6 +291,18 @@ def test_a_patch_with_the_values_already_stored_keeps_the_version(api, family):
 
 
 # --- PUT with a client id ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exists", [False, True])
+def test_a_put_whose_body_names_another_id_is_a_422_naming_id(api, family, exists):
+    visit_id = uuid.uuid4()
+    if exists:
+        api.put(f"/visits/{visit_id}", json=completed_visit(family))
+    body = completed_visit(family, id=str(uuid.uuid4()), notes="Meant for another visit")
+
+    assert_problem(api.put(f"/visits/{visit_id}", json=body), 422, "id")
+    assert stored_visits() == (1 if exists else 0)
+    assert audit_events("update", object_id=visit_id) == []
 
 
 def test_put_creates_with_the_client_id_then_a_repeat_changes_nothing(api, family):
