@@ -12,14 +12,14 @@ from sqlalchemy.orm import selectinload
 
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
-from hvcase.common.errors import Conflict, NotFound, ValidationFailed
+from hvcase.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hvcase.common.scoping import visible_families
 from hvcase.common.text import fold, name_key
 from hvcase.common.time import today_in, utcnow
 from hvcase.extensions import db
 from hvcase.families import attention
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
-from hvcase.families.policy import record_denied
+from hvcase.families.policy import VOID_FAMILY, record_denied
 from hvcase.visits.models import Visit
 from hvcase.visits.schemas import VisitSchema
 
@@ -500,6 +500,11 @@ def put_family(
 
 
 def void_family(user: User, family: Family, reason: str | None) -> Family:
+    """Void a family: supervisors and agency admins only (the route refuses other roles before
+    anything else; /sync reaches here), a refusal audited as ``denied``."""
+    if user.role not in VOID_FAMILY:
+        record_denied("family", family.id, 403, family.agency_id)
+        raise Forbidden("Home visitors may not void a family.")
     void_record(family, reason, "family", family.agency_id)
     return with_attention(user, [family])[0]
 

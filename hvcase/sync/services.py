@@ -39,7 +39,7 @@ from hvcase.common.errors import (
     ValidationFailed,
     flatten_messages,
 )
-from hvcase.common.scoping import visible_families
+from hvcase.common.scoping import assigned_staff, visible_families
 from hvcase.extensions import db
 from hvcase.families import services as families
 from hvcase.families.models import Assignment, Family
@@ -292,16 +292,6 @@ def decode_cursor(cursor: str | None) -> tuple[int, Key]:
         raise ValidationFailed({"cursor": ["Not a cursor this server gave."]}) from None
 
 
-def _scope_staff(user: User) -> list[uuid.UUID] | None:
-    """Whose families are the caller's by assignment (None: the whole agency's)."""
-    if user.role == "home_visitor":
-        return [user.id]
-    if user.role == "supervisor":
-        supervised = db.session.scalars(select(User.id).where(User.supervisor_id == user.id))
-        return [user.id, *supervised]
-    return None
-
-
 def _greatest(a: Any, b: Any) -> Any:
     return case((a >= b, a), else_=b)
 
@@ -353,7 +343,7 @@ def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select |
     still paging, a member it already received in this walk comes once more, after the
     family: a repeat, never a skip. A family the tablet had before the walk moves alone.)
     """
-    staff = _scope_staff(user)
+    staff = assigned_staff(user)
     staff_ids = _ids("staff", staff) if staff is not None else None
     visible = visible_families(user)
     if staff is None:

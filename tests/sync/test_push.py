@@ -633,8 +633,10 @@ def test_a_home_visitor_may_not_void_a_family_through_sync(coalition, api_as, ap
 
     (result,) = answer["results"]
     assert result["status"] == "rejected"
-    assert result["errors"]
+    assert result["errors"] == {"op": ["Home visitors may not void a family."]}
     assert fresh("family", family.id).voided_at is None
+    (denied,) = audit_events("denied", object_id=family.id)
+    assert (denied.user_id, denied.detail["status"]) == (coalition.a.visitor.id, 403)
 
     supervisor = sync(api_as(coalition.a.supervisor), [void("family", family.id, "Moved away")])
     assert supervisor["results"][0]["status"] == "applied"
