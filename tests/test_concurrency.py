@@ -124,6 +124,7 @@ def test_a_tablet_paging_while_others_write_misses_nothing_and_sees_nothing_twic
     family = ApiClient(live.test_client(), headers).post("/families", json=BODY).get_json()
     stop = threading.Event()
     written: list[str] = []
+    failures: list[str] = []
 
     def writer():
         api = ApiClient(live.test_client(), headers)
@@ -136,7 +137,9 @@ def test_a_tablet_paging_while_others_write_misses_nothing_and_sees_nothing_twic
                     "scheduled_for": "2026-12-01T15:00:00Z",
                 },
             )
-            assert response.status_code == 201, response.get_data(as_text=True)
+            if response.status_code != 201:  # an assert here would only warn: a thread's
+                failures.append(response.get_data(as_text=True))
+                return
             written.append(response.get_json()["id"])
 
     writers = [threading.Thread(target=writer) for _ in range(3)]
@@ -162,6 +165,7 @@ def test_a_tablet_paging_while_others_write_misses_nothing_and_sees_nothing_twic
         cursor = page["cursor"]
         if not page["more"]:
             break
+    assert failures == []
     assert len(written) > 20, "the writers should have raced the reader"
     assert len(seen) == len(set(seen)), "a visit was pulled twice"
     assert set(seen) == set(written), "a visit was skipped"
@@ -204,3 +208,7 @@ def test_two_tablets_pushing_one_new_visit_at_once_never_fail_the_batch(committi
     with live.app_context():
         ids = [uuid.UUID(shared), *(uuid.UUID(v) for v in own.values())]
         assert db.session.scalar(select(func.count()).where(Visit.id.in_(ids))) == 3
+        # Every "applied" of the shared visit is one version of it: a creation, then (when the
+        # other tablet's change was applied after it) an update; nothing else wrote it.
+        stored = db.session.get(Visit, uuid.UUID(shared))
+        assert stored.version == shared_outcomes.count("applied")
