@@ -14,7 +14,7 @@ from hvcase.extensions import db
 from hvcase.families.models import Assignment, Enrollment
 from tests.api import assert_problem, counting_queries
 from tests.factories import FamilyFactory, VisitFactory, agency_today
-from tests.families import audit_events
+from tests.families import audit_events, caregiver_body
 from tests.sync import (
     count,
     counts,
@@ -112,6 +112,53 @@ def test_500_changes_are_one_batch(api, family):
 
     assert [r["status"] for r in answer["results"]] == ["applied"] * 500
     assert count("visit") == 500
+
+
+def test_a_pull_brings_500_changes_unless_told_otherwise(api, family):
+    sync(api, [upsert("visit", uuid.uuid4(), visit_of(family.id)) for _ in range(500)])
+
+    default = sync(api)  # 500 visits, the family, its caregiver and child: 503 in scope
+    one = sync(api, limit=1)
+
+    assert (len(default["changes"]), default["more"]) == (500, True)
+    assert (len(one["changes"]), one["more"]) == (1, True)
+    assert one["changes"] == default["changes"][:1]
+
+
+def test_every_sync_is_in_the_audit_log_with_what_it_moved(coalition, api, family):
+    sync(api, [upsert("visit", uuid.uuid4(), visit_of(family.id))], device="tab-7")
+
+    (event,) = audit_events("search", object_type="sync")
+    assert event.user_id == coalition.a.visitor.id
+    assert event.detail == {"device_id": "tab-7", "pushed": 1, "pulled": 3}
+
+
+def test_the_rest_rules_refuse_what_rest_refuses_and_the_batch_goes_on(coalition, api_as, api):
+    """A visit for a voided family (409 through REST) and a caregiver created without its
+    family_id (API.md: required in /sync) are rejected; the change between them applies."""
+    voided = FamilyFactory(home_visitor=coalition.a.visitor)
+    api_as(coalition.a.supervisor).delete(f"/families/{voided.id}")
+    kept = FamilyFactory(home_visitor=coalition.a.visitor)
+    visit_id, applied_id, caregiver_id = (uuid.uuid4() for _ in range(3))
+
+    answer = sync(
+        api,
+        [
+            upsert("visit", visit_id, visit_of(voided.id)),
+            upsert("visit", applied_id, visit_of(kept.id)),
+            upsert("caregiver", caregiver_id, caregiver_body()),
+        ],
+    )
+
+    refused, applied, orphan = answer["results"]
+    assert refused["status"] == "rejected" and set(refused["errors"]) == {"id"}
+    assert applied["status"] == "applied"
+    assert orphan == {
+        "id": str(caregiver_id),
+        "status": "rejected",
+        "errors": {"data.family_id": ["Required to create a record."]},
+    }
+    assert fresh("visit", visit_id) is None and fresh("caregiver", caregiver_id) is None
 
 
 # --- Applied, each on its own --------------------------------------------------------------
