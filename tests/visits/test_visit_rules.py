@@ -351,3 +351,59 @@ def test_a_patch_is_checked_against_the_visit_as_it_will_stand(api, family):
 
     assert_problem(response, 422, "started_at")
     assert fresh_visit(visit.id).version == 1
+
+
+# --- Codes (API.md, written out here: the contract, not the server's own list) -------------
+
+API_TOPICS = [
+    "child_development",
+    "parenting",
+    "health",
+    "nutrition",
+    "safety",
+    "mental_health",
+    "family_planning",
+    "relationships",
+    "goal_setting",
+    "resources",
+    "school_readiness",
+    "child_concerns_asked",
+    "developmental_support",
+    "other",
+]
+
+
+def test_every_topic_of_api_md_is_accepted(api, family):
+    response = api.post("/visits", json=completed_visit(family, topics=API_TOPICS))
+
+    assert response.status_code == 201, response.get_json()
+    assert sorted(response.get_json()["topics"]) == sorted(API_TOPICS)
+
+
+@pytest.mark.parametrize("location", ["home", "community", "virtual", "other"])
+def test_every_location_of_api_md_is_accepted(api, family, location):
+    response = api.post("/visits", json=completed_visit(family, location=location))
+
+    assert (response.status_code, response.get_json()["location"]) == (201, location)
+
+
+@pytest.mark.parametrize(
+    "reason", ["family_not_home", "family_cancelled", "visitor_cancelled", "weather", "other"]
+)
+def test_every_missed_reason_of_api_md_is_accepted(api, family, reason):
+    body = scheduled_visit(family, status="missed", missed_reason=reason)
+    response = api.post("/visits", json=body)
+
+    assert (response.status_code, response.get_json()["missed_reason"]) == (201, reason)
+
+
+def test_a_cancelled_visit_may_be_booked_again_and_cancelled_again(api, family):
+    """API.md: any status may be corrected by a later write."""
+    visit = api.post("/visits", json=scheduled_visit(family, status="cancelled")).get_json()
+    statuses = []
+    for status in ("scheduled", "cancelled", "scheduled"):
+        response = api.patch(f"/visits/{visit['id']}", json={"status": status})
+        statuses.append((response.status_code, response.get_json()["status"]))
+
+    assert visit["status"] == "cancelled"
+    assert statuses == [(200, "scheduled"), (200, "cancelled"), (200, "scheduled")]
