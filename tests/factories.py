@@ -278,3 +278,21 @@ def families_by_relation(coalition: SimpleNamespace, *, unassigned: bool = True)
 def visible_by_role(families: SimpleNamespace) -> dict[str, set[str]]:
     """``VISIBLE_BY_ROLE`` limited to the families that were made."""
     return {role: names & set(vars(families)) for role, names in VISIBLE_BY_ROLE.items()}
+
+
+NO_FAMILY_DATA = ("fiscal_host", "admin")  # roles that get 403 from every family-data endpoint
+
+
+def family_world(coalition: SimpleNamespace, *, unassigned: bool = True) -> SimpleNamespace:
+    """``families_by_relation`` with what the scope tests read beside it: the two agencies,
+    which families each role of agency a sees, and its users by role."""
+    a = coalition.a
+    families = families_by_relation(coalition, unassigned=unassigned)
+    return SimpleNamespace(
+        coalition=coalition,
+        a=a,
+        b=coalition.b,
+        families=families,
+        visible=visible_by_role(families),
+        users={"home_visitor": a.visitor, "supervisor": a.supervisor, "agency_admin": a.admin},
+    )

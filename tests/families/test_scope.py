@@ -18,14 +18,13 @@ from hvcase.extensions import db
 from hvcase.families.models import Family
 from tests.api import BASE, assert_problem
 from tests.factories import (
+    NO_FAMILY_DATA,
     agency_today,
-    families_by_relation,
-    visible_by_role,
+    family_world,
 )
 from tests.families import audit_events, caregiver_body, child_body, enrollment_body
 
 FAMILY_ROLES = ("home_visitor", "supervisor", "agency_admin")
-NO_FAMILY_DATA = ("fiscal_host", "admin")
 
 
 @dataclass(frozen=True)
@@ -146,17 +145,7 @@ def call(api, endpoint: Endpoint, world, family, path: str | None = None):
 @pytest.fixture
 def world(coalition) -> SimpleNamespace:
     """Agency a's families, one per kind of relation to its staff, and one of agency b."""
-    a = coalition.a
-    families = families_by_relation(coalition)
-    visible = visible_by_role(families)
-    return SimpleNamespace(
-        a=a,
-        b=coalition.b,
-        coalition=coalition,
-        families=families,
-        visible=visible,
-        users={"home_visitor": a.visitor, "supervisor": a.supervisor, "agency_admin": a.admin},
-    )
+    return family_world(coalition)
 
 
 def discharge_all(world) -> None:

@@ -15,8 +15,7 @@ from tests.api import assert_problem
 from tests.factories import (
     CaregiverFactory,
     VisitFactory,
-    families_by_relation,
-    visible_by_role,
+    family_world,
 )
 from tests.sync import household, keys, pull_all, records_of, sync, upsert, visit_of
 
@@ -25,23 +24,13 @@ from tests.sync import household, keys, pull_all, records_of, sync, upsert, visi
 def world(coalition) -> SimpleNamespace:
     """Agency a's families, one per relation to its staff, and one of agency b; each with a
     child and two visits."""
-    a = coalition.a
-    families = families_by_relation(coalition, unassigned=False)
-    visits = {
-        name: [VisitFactory(family=family), VisitFactory(family=family)]
-        for name, family in vars(families).items()
+    world = family_world(coalition, unassigned=False)
+    families = vars(world.families)
+    world.visits = {
+        name: [VisitFactory(family=f), VisitFactory(family=f)] for name, f in families.items()
     }
-    records = {name: records_of(f, visits[name]) for name, f in vars(families).items()}
-    visible = visible_by_role(families)
-    return SimpleNamespace(
-        coalition=coalition,
-        a=a,
-        families=families,
-        visits=visits,
-        records=records,
-        visible=visible,
-        users={"home_visitor": a.visitor, "supervisor": a.supervisor, "agency_admin": a.admin},
-    )
+    world.records = {name: records_of(f, world.visits[name]) for name, f in families.items()}
+    return world
 
 
 def expected(world, role: str) -> set[tuple[str, str]]:

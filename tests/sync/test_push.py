@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from hvcase.extensions import db
 from hvcase.families.models import Assignment, Enrollment
 from tests.api import assert_problem, counting_queries
-from tests.factories import FamilyFactory, VisitFactory, agency_today
+from tests.factories import NO_FAMILY_DATA, FamilyFactory, VisitFactory, agency_today
 from tests.families import audit_events, caregiver_body
 from tests.sync import (
     count,
@@ -26,8 +26,6 @@ from tests.sync import (
     void,
 )
 from tests.visits import hours_ago, stamp
-
-NO_FAMILY_DATA = ("fiscal_host", "admin")
 
 
 def writes() -> list:

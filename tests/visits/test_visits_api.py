@@ -14,10 +14,10 @@ from hvcase.common.idempotency import IdempotencyRecord
 from hvcase.extensions import db
 from tests.api import BASE, assert_problem
 from tests.factories import (
+    NO_FAMILY_DATA,
     FamilyFactory,
     VisitFactory,
-    families_by_relation,
-    visible_by_role,
+    family_world,
 )
 from tests.families import audit_events
 from tests.visits import (
@@ -29,26 +29,16 @@ from tests.visits import (
 )
 
 FAMILY_ROLES = ("home_visitor", "supervisor", "agency_admin")
-NO_FAMILY_DATA = ("fiscal_host", "admin")
 
 
 @pytest.fixture
 def world(coalition) -> SimpleNamespace:
     """Agency a's families, one per relation to its staff, and one of agency b; each with a
     visit."""
-    a = coalition.a
-    families = families_by_relation(coalition, unassigned=False)
-    visits = SimpleNamespace(**{name: VisitFactory(family=f) for name, f in vars(families).items()})
-    visible = visible_by_role(families)
-    return SimpleNamespace(
-        coalition=coalition,
-        a=a,
-        b=coalition.b,
-        families=families,
-        visits=visits,
-        visible=visible,
-        users={"home_visitor": a.visitor, "supervisor": a.supervisor, "agency_admin": a.admin},
-    )
+    world = family_world(coalition, unassigned=False)
+    families = vars(world.families)
+    world.visits = SimpleNamespace(**{name: VisitFactory(family=f) for name, f in families.items()})
+    return world
 
 
 def _put_body(visit) -> dict:
