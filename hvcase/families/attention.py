@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, exists, select
 
+from hvcase.common.time import day_start
 from hvcase.extensions import db
 from hvcase.families.models import Family
 from hvcase.visits.models import Visit
@@ -23,7 +24,7 @@ def no_visit_30d(today: date, zone: ZoneInfo) -> ColumnElement[bool]:
     """Enrolled 30 days or more with no completed visit in the last 30 days (days in the
     agency's time zone, today included)."""
     since = today - timedelta(days=29)
-    since_utc = datetime.combine(since, time.min, tzinfo=zone).astimezone(UTC)
+    since_utc = day_start(since, zone)
     recent_visit = exists().where(
         Visit.family_id == Family.id,
         Visit.status == "completed",

@@ -225,7 +225,7 @@ def with_attention(user: User, families: list[Family]) -> list[Family]:
 # Enrollment --------------------------------------------------------------------------------
 
 
-def _home_visitor_for(user: User, agency_id: uuid.UUID, requested: Any) -> uuid.UUID | None:
+def home_visitor_for(user: User, agency_id: uuid.UUID, requested: Any) -> uuid.UUID | None:
     """The family's home visitor: named, or the caller when a home visitor or supervisor."""
     if requested is None:
         return user.id if user.role in ("home_visitor", "supervisor") else None
@@ -341,7 +341,7 @@ def enroll(user: User, data: dict[str, Any], family_id: uuid.UUID | None = None)
         raise ValidationFailed({"agency_id": ["Families are enrolled in your own agency."]})
     family_id = family_id or data.get("id") or uuid.uuid4()
     _check_new_id(Family, data.get("id"), "id")
-    home_visitor_id = _home_visitor_for(user, agency_id, data.get("home_visitor_id"))
+    home_visitor_id = home_visitor_for(user, agency_id, data.get("home_visitor_id"))
     caregivers_data = data.get("caregivers") or []
     if not caregivers_data:
         raise ValidationFailed({"caregivers": ["At least one caregiver is required."]})

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -14,16 +13,16 @@ from hvcase.audit import services as audit
 from hvcase.auth.models import User
 from hvcase.common.errors import Conflict, ValidationFailed
 from hvcase.common.scoping import visible_families
-from hvcase.common.time import utcnow
+from hvcase.common.time import day_start, utcnow
 from hvcase.extensions import db
 from hvcase.families.models import Family
 from hvcase.families.policy import record_denied
 from hvcase.families.services import (
     agency_zone,
     apply,
-    check_assignable,
     check_path_id,
     get_family_record,
+    home_visitor_for,
     refuse_if_voided,
     void_record,
 )
@@ -43,11 +42,6 @@ FIELDS = (
     "notes",
 )
 DEFAULTS: dict[str, Any] = {"location": "home", "participants": [], "topics": []}
-
-
-def day_start(day: date, zone: ZoneInfo) -> datetime:
-    """Midnight of ``day`` in ``zone``, as a UTC instant."""
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def visits_for(user: User, args: dict[str, Any]) -> Select:
@@ -178,12 +172,9 @@ def _values(data: dict[str, Any], *, replace: bool) -> dict[str, Any]:
 
 
 def _home_visitor(user: User, family: Family, requested: Any) -> uuid.UUID:
-    if requested is None:  # API.md: the caller, whatever the role
-        return user.id
-    if user.role == "home_visitor" and requested != user.id:
-        raise ValidationFailed({"home_visitor_id": ["A home visitor may name only themself."]})
-    check_assignable(family.agency_id, requested)
-    return requested
+    """Who made the visit: the one named (checked as for a family), else the caller,
+    whatever the role (API.md)."""
+    return home_visitor_for(user, family.agency_id, requested) or user.id
 
 
 def create_visit(user: User, data: dict[str, Any], visit_id: uuid.UUID | None = None) -> Visit:
