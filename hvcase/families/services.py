@@ -112,6 +112,13 @@ def void_record(record: Any, reason: str | None, object_type: str, agency_id: An
 # Reading -----------------------------------------------------------------------------------
 
 
+def deny_family(family_id: uuid.UUID) -> None:
+    """Audit a family id the caller asked for outside their scope (``denied``, 404), the same
+    whether or not it exists; the event names the owning agency when there is one."""
+    owner = db.session.scalar(select(Family.agency_id).where(Family.id == family_id))
+    record_denied("family", family_id, 404, owner)
+
+
 def get_family(user: User, family_id: uuid.UUID, *, read: bool = False) -> Family:
     """The family, if in the caller's scope; else 404 (audited as ``denied``)."""
     family = db.session.scalar(
@@ -120,8 +127,7 @@ def get_family(user: User, family_id: uuid.UUID, *, read: bool = False) -> Famil
         .options(selectinload(Family.caregivers), selectinload(Family.children))
     )
     if family is None:
-        owner = db.session.scalar(select(Family.agency_id).where(Family.id == family_id))
-        record_denied("family", family_id, 404, owner)
+        deny_family(family_id)
         raise NotFound("No such family.")
     if read:
         audit.record(

@@ -16,11 +16,11 @@ from hvcase.common.scoping import visible_families
 from hvcase.common.time import day_start, utcnow
 from hvcase.extensions import db
 from hvcase.families.models import Family
-from hvcase.families.policy import record_denied
 from hvcase.families.services import (
     agency_zone,
     apply,
     check_path_id,
+    deny_family,
     get_family_record,
     home_visitor_for,
     refuse_if_voided,
@@ -101,8 +101,7 @@ def families_for(user: User, family_ids: set[uuid.UUID]) -> dict[uuid.UUID, Fami
 def _family_for(user: User, family_id: uuid.UUID) -> Family:
     family = families_for(user, {family_id}).get(family_id)
     if family is None:
-        owner = db.session.scalar(select(Family.agency_id).where(Family.id == family_id))
-        record_denied("family", family_id, 404, owner)
+        deny_family(family_id)
         raise ValidationFailed({"family_id": ["No such family."]})
     return family
 
