@@ -7,14 +7,15 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import config
 from hvcase.auth.models import LoginSession
 from hvcase.common.time import utcnow
 from hvcase.extensions import db
+from hvcase.visits.models import Visit
 from tests.api import BASE, ApiClient, assert_problem
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, VisitFactory
 
 NEW_PASSWORD = "a much longer new passphrase"
 
@@ -253,3 +254,34 @@ def test_cookies_are_secure_everywhere_but_development():
     assert production["SESSION_COOKIE_HTTPONLY"] is True
     assert production["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert development["SESSION_COOKIE_SECURE"] is False
+
+
+def _family_writes(family) -> list[tuple[str, str, dict]]:
+    """A write on each visit endpoint and on /sync, as a tablet or browser would send it."""
+    visit = VisitFactory(family=family)
+    new = {
+        "family_id": str(family.id),
+        "status": "scheduled",
+        "scheduled_for": "2026-12-01T15:00:00Z",
+    }
+    change = {"entity": "visit", "op": "upsert", "id": str(uuid.uuid4()), "data": new}
+    return [
+        ("POST", "/visits", new),
+        ("PUT", f"/visits/{uuid.uuid4()}", new),
+        ("PATCH", f"/visits/{visit.id}", {"notes": "Changed"}),
+        ("DELETE", f"/visits/{visit.id}", None),
+        ("POST", "/sync", {"device_id": "tab", "changes": [change]}),
+    ]
+
+
+def test_visit_and_sync_writes_need_a_signed_in_caller_and_a_cookies_csrf_token(
+    coalition, browser, client, family
+):
+    visitor = browser("a.hv@example.org")
+    signed_out = ApiClient(client, {})
+    for method, path, body in _family_writes(family):
+        kwargs = {} if body is None else {"json": body}
+        assert_problem(signed_out.request(method, path, **kwargs), 401)
+        refused = assert_problem(visitor.api.request(method, path, **kwargs), 403)
+        assert "X-CSRF-Token" in refused["detail"], (method, path)
+    assert db.session.scalar(select(func.count()).select_from(Visit)) == 1
