@@ -13,13 +13,13 @@ from sqlalchemy.orm import selectinload
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
 from hvcase.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from hvcase.common.scoping import visible_families
 from hvcase.common.text import fold, name_key
 from hvcase.common.time import today_in, utcnow
 from hvcase.extensions import db
 from hvcase.families import attention
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.families.policy import VOID_FAMILY, record_denied
+from hvcase.families.scope import visible_families
 from hvcase.visits.models import Visit
 from hvcase.visits.schemas import VisitSchema
 

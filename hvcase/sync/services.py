@@ -39,10 +39,10 @@ from hvcase.common.errors import (
     ValidationFailed,
     flatten_messages,
 )
-from hvcase.common.scoping import assigned_staff, visible_families
 from hvcase.extensions import db
 from hvcase.families import services as families
 from hvcase.families.models import Assignment, Family
+from hvcase.families.scope import assigned_staff, visible_families
 from hvcase.sync.clock import current_value
 from hvcase.sync.entities import BY_RANK, ENTITIES, Entity
 from hvcase.visits import services as visits

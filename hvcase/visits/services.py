@@ -12,10 +12,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
 from hvcase.common.errors import Conflict, ValidationFailed
-from hvcase.common.scoping import visible_families
 from hvcase.common.time import day_start, utcnow
 from hvcase.extensions import db
 from hvcase.families.models import Family
+from hvcase.families.scope import visible_families
 from hvcase.families.services import (
     agency_zone,
     apply,
