@@ -1,7 +1,8 @@
 """hvcase: case management for home visiting programs.
 
 ``create_app`` reads as the table of contents: configuration, extensions, the request's
-lifecycle (sign-in, one transaction, problem+json errors), the domain blueprints, commands.
+lifecycle (sign-in, one transaction, problem+json errors), what each domain contributes to
+another's extension points, the domain blueprints, commands.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def create_app(env: str | None = None, overrides: dict[str, Any] | None = None) 
     configure(app, env, overrides)
     register_extensions(app)
     register_request_lifecycle(app)
+    register_contributions(app)
     register_blueprints(app)
     register_commands(app)
     return app
@@ -109,6 +111,15 @@ def register_request_lifecycle(app: Flask) -> None:
     guard.init_app(app)
     transaction.init_app(app)
     errors.init_app(app)
+
+
+def register_contributions(app: Flask) -> None:
+    """A later domain extends an earlier one through its registries (families' attention
+    reasons and a family's details) instead of being imported by it (STYLE habit 16).
+    Importing each domain's contributions module registers them, here, whatever was imported
+    first: every request and task runs in an app create_app made, so none misses one. A new
+    domain that contributes adds its module to this list."""
+    from hvcase.visits import contributions as visits  # noqa: F401 (registers on import)
 
 
 def register_blueprints(app: Flask) -> None:

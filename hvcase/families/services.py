@@ -16,16 +16,10 @@ from hvcase.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hvcase.common.text import fold, name_key
 from hvcase.common.time import today_in, utcnow
 from hvcase.extensions import db
-from hvcase.families import attention
+from hvcase.families import attention, details
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.families.policy import VOID_FAMILY, record_denied
 from hvcase.families.scope import visible_families
-from hvcase.visits.models import Visit
-from hvcase.visits.schemas import VisitSchema
-
-VISIT_SUMMARY = VisitSchema(
-    only=("id", "status", "scheduled_for", "started_at", "duration_minutes", "home_visitor_id")
-)
 
 FAMILY_FIELDS = (
     "enrolled_on",
@@ -140,26 +134,9 @@ def get_family(user: User, family_id: uuid.UUID, *, read: bool = False) -> Famil
 
 
 def family_details(family: Family) -> Family:
-    """The fields GET of one family adds: its next scheduled visit and its last completed one
-    (screenings due and open referrals are filled in as those modules are built)."""
-    live = (Visit.family_id == family.id, Visit.voided_at.is_(None))
-    next_visit = db.session.scalar(
-        select(Visit)
-        .where(*live, Visit.status == "scheduled", Visit.scheduled_for >= utcnow())
-        .order_by(Visit.scheduled_for, Visit.id)
-        .limit(1)
-    )
-    last_visit = db.session.scalar(
-        select(Visit)
-        .where(*live, Visit.status == "completed")
-        .order_by(Visit.started_at.desc(), Visit.id)
-        .limit(1)
-    )
-    family.next_visit = VISIT_SUMMARY.dump(next_visit) if next_visit else None
-    family.last_visit = VISIT_SUMMARY.dump(last_visit) if last_visit else None
-    family.screenings_due = []
-    family.open_referrals = []
-    return family
+    """The fields GET of one family adds (its next and last visit, screenings due, open
+    referrals), each filled by the domain that owns it (``details``)."""
+    return details.fill(family)
 
 
 def families_for(user: User, args: dict[str, Any]) -> Select:
