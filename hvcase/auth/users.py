@@ -10,9 +10,9 @@ from sqlalchemy import Select, select
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
 from hvcase.auth.passwords import hash_password
+from hvcase.auth.scope import visible_users
 from hvcase.auth.services import end_all_sign_ins, normalise_email
 from hvcase.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from hvcase.common.scoping import visible_users
 from hvcase.extensions import db
 from hvcase.organisations.models import Agency
 

@@ -9,9 +9,9 @@ from sqlalchemy import Select, select
 
 from hvcase.auth.models import User
 from hvcase.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from hvcase.common.scoping import visible_agencies
 from hvcase.extensions import db
 from hvcase.organisations.models import Agency
+from hvcase.organisations.scope import visible_agencies
 
 ADMIN_ONLY_FIELDS = ("kind", "lead_agency_id")
 

@@ -1,7 +1,8 @@
-"""Scope: the one place that says which records a user may see.
+"""Agency scope: the one place that says which agencies a user may see.
 
-Every query of scoped data starts from one of these functions; a record outside the caller's
-scope is answered exactly like one that does not exist (404).
+Every query of agencies starts from ``visible_agencies``; an agency outside the caller's scope
+is answered exactly like one that does not exist (404). It lives with the Agency model, not in
+``common``, so the shared floor imports no domain.
 """
 
 from __future__ import annotations
@@ -21,12 +22,3 @@ def visible_agencies(user: User) -> ColumnElement[bool]:
     if user.role == "fiscal_host":
         return or_(Agency.id == user.agency_id, Agency.lead_agency_id == user.agency_id)
     return Agency.id == user.agency_id
-
-
-def visible_users(user: User) -> ColumnElement[bool]:
-    """Users: admins all; everyone else the users of their own agency."""
-    if user.role == "admin":
-        return true()
-    if user.agency_id is None:
-        return false()
-    return User.agency_id == user.agency_id
