@@ -6,10 +6,12 @@ from hvcase.common.idempotency import IdempotencyRecord
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.organisations.models import Agency
 from hvcase.sync.clock import SyncClock
+from hvcase.sync.models import AppliedChange, SyncState
 from hvcase.visits.models import Visit
 
 __all__ = [
     "Agency",
+    "AppliedChange",
     "ApiToken",
     "Assignment",
     "AuditEvent",
@@ -20,6 +22,7 @@ __all__ = [
     "IdempotencyRecord",
     "LoginSession",
     "SyncClock",
+    "SyncState",
     "User",
     "Visit",
 ]

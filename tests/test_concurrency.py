@@ -17,6 +17,8 @@ from hvcase.common.idempotency import IdempotencyRecord
 from hvcase.extensions import db
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.organisations.models import Agency
+from hvcase.sync.clock import SyncClock
+from hvcase.sync.models import AppliedChange, SyncState
 from hvcase.visits.models import Visit
 from tests.api import ApiClient, sign_in_as
 from tests.conftest import DATABASE_URL, need_service
@@ -42,8 +44,9 @@ def committing_app(app: Flask):
         for model in (Visit, Caregiver, Child, Assignment, Enrollment):
             db.session.execute(delete(model).where(model.family_id.in_(families)))
         db.session.execute(delete(Family).where(Family.agency_id == agency_id))
-        for model in (IdempotencyRecord, ApiToken, LoginSession):
+        for model in (IdempotencyRecord, ApiToken, LoginSession, SyncState, AppliedChange):
             db.session.execute(delete(model).where(model.user_id == visitor_id))
+        db.session.execute(delete(SyncClock).where(SyncClock.agency_id == agency_id))
         db.session.execute(delete(User).where(User.id == visitor_id))
         db.session.execute(delete(Agency).where(Agency.id == agency_id))
         db.session.commit()

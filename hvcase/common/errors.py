@@ -181,11 +181,22 @@ def integrity_conflict(error: Exception) -> Response:
     return problem_response(409, detail="The change conflicts with data saved at the same time.")
 
 
+def unavailable(error: Exception) -> Response:
+    # Unreachable, restarting or too busy: a tablet retries a 503 (it reports a 500 as a bug).
+    log.warning("database unavailable: %s", error)
+    return problem_response(
+        503,
+        detail="The database is unavailable; try again later.",
+        headers={"Retry-After": "5"},
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers that make every error a problem+json response."""
-    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.exc import IntegrityError, OperationalError
     from sqlalchemy.orm.exc import StaleDataError
 
+    app.register_error_handler(OperationalError, unavailable)
     app.register_error_handler(StaleDataError, stale_write)
     app.register_error_handler(IntegrityError, integrity_conflict)
     app.register_error_handler(Problem, _problem)

@@ -1,32 +1,19 @@
-"""Push a tablet's offline changes, each on its own; pull what changed in its scope since its
-cursor, with no change skipped or repeated (see clock.py)."""
+"""Push a tablet's offline changes, each on its own and exactly once; then pull what the device
+must receive (pull.py), from one snapshot taken after the push has committed."""
 
 from __future__ import annotations
 
-import base64
-import binascii
+import hashlib
+import json
 import uuid
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import (
-    BindParameter,
-    Select,
-    Uuid,
-    bindparam,
-    case,
-    false,
-    func,
-    literal,
-    select,
-    true,
-    tuple_,
-    union,
-    union_all,
-)
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, lazyload, selectinload
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from hvcase.audit import services as audit
@@ -36,19 +23,23 @@ from hvcase.common.errors import (
     Forbidden,
     NotFound,
     Problem,
+    StaleVersion,
     ValidationFailed,
     flatten_messages,
 )
+from hvcase.common.time import utcnow
 from hvcase.extensions import db
 from hvcase.families import services as families
-from hvcase.families.models import Assignment, Family
-from hvcase.families.scope import assigned_staff, visible_families
-from hvcase.sync.clock import current_value
-from hvcase.sync.entities import BY_RANK, ENTITIES, Entity
+from hvcase.families.models import Family
+from hvcase.sync import pull as pulling
+from hvcase.sync.entities import ENTITIES, Entity
+from hvcase.sync.models import AppliedChange
 from hvcase.visits import services as visits
 from hvcase.visits.models import Visit
 
-LAST_ID = uuid.UUID(int=(1 << 128) - 1)
+KEEP_APPLIED = timedelta(days=90)  # how long a device's replay is recognised as one
+TRANSIENT = {"40001", "40P01"}  # serialization failure, deadlock: worth trying again
+TRIES = 3
 
 
 class VoidBody(ma.Schema):
@@ -65,8 +56,10 @@ class _VersionConflict(Exception):
 # Push --------------------------------------------------------------------------------------
 
 
-def push(user: User, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Apply each change in order, each with its own result, none touching another's.
+def push(user: User, device_id: str, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Apply each change in order, each with its own result, none touching another's, and
+    each once: a change this device had applied before (the same change, sent again) answers
+    ``unchanged`` with the version it produced, whatever happened to the record since.
 
     A change runs in a savepoint of its own, through the services REST runs, so that a refused
     one leaves nothing behind. New visits (what a tablet mostly sends) are the exception that
@@ -76,6 +69,8 @@ def push(user: User, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     applied again on its own, so every change still gets its own result.
     """
     results: list[dict[str, Any]] = [{}] * len(changes)
+    digests = [_digest(change) for change in changes]
+    replayed = _applied_before(user, device_id, digests)
     existing = _existing(changes)
     loaded = _in_scope(user, existing)  # held here: the session keeps no unreferenced record
     seen: set[tuple[str, uuid.UUID]] = set()
@@ -83,7 +78,12 @@ def push(user: User, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for index, change in enumerate(changes):
         key = (change["entity"], change["id"])
         new = change["entity"] == "visit" and change["op"] == "upsert"
-        if new and key not in existing and key not in seen:
+        if digests[index] in replayed:
+            _create_visits(user, changes, run, results)
+            run = []
+            version = replayed[digests[index]]
+            results[index] = {"id": change["id"], "status": "unchanged", "version": version}
+        elif new and key not in existing and key not in seen:
             run.append(index)
         else:  # anything else runs in its place, after the new visits before it
             _create_visits(user, changes, run, results)
@@ -93,7 +93,72 @@ def push(user: User, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
         seen.add(key)
     _create_visits(user, changes, run, results)
+    _remember(user, device_id, changes, digests, results, replayed)
     return results
+
+
+def _digest(change: dict[str, Any]) -> str:
+    """What identifies a change as sent: its entity, op, id, base version and data."""
+    sent = {key: change.get(key) for key in ("entity", "op", "id", "base_version", "data")}
+    text = json.dumps(sent, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _applied_before(user: User, device_id: str, digests: list[str]) -> dict[str, int]:
+    """The digests among these that this device's earlier changes had, with the version
+    each left its record at."""
+    if not digests:
+        return {}
+    rows = db.session.execute(
+        select(AppliedChange.digest, AppliedChange.version).where(
+            AppliedChange.user_id == user.id,
+            AppliedChange.device_id == device_id,
+            AppliedChange.digest.in_(set(digests)),
+        )
+    )
+    return dict(rows.all())
+
+
+def _remember(
+    user: User,
+    device_id: str,
+    changes: list[dict[str, Any]],
+    digests: list[str],
+    results: list[dict[str, Any]],
+    replayed: dict[str, int],
+) -> None:
+    """Record the changes applied now (or found applied already) in one statement, so a
+    replay of them is recognised. A concurrent replay may record one first: kept as is."""
+    rows = {
+        digest: {
+            "user_id": user.id,
+            "device_id": device_id,
+            "digest": digest,
+            "entity": change["entity"],
+            "record_id": change["id"],
+            "version": result["version"],
+            "applied_at": utcnow(),
+        }
+        for change, digest, result in zip(changes, digests, results, strict=True)
+        if result["status"] in ("applied", "unchanged") and digest not in replayed
+    }
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(insert(AppliedChange).on_conflict_do_nothing(), list(rows.values()))
+
+
+def prune(user: User, device_id: str) -> None:
+    """Forget what the device pushed long ago, and its old pull states."""
+    db.session.execute(
+        delete(AppliedChange).where(
+            AppliedChange.user_id == user.id,
+            AppliedChange.device_id == device_id,
+            AppliedChange.applied_at < utcnow() - KEEP_APPLIED,
+        )
+    )
+    pulling.prune_states(user, device_id)
 
 
 def apply_change(
@@ -101,15 +166,34 @@ def apply_change(
 ) -> dict[str, Any]:
     """One change in its own savepoint, with its result. ``known`` when its record is known
     to exist, ``record`` when it has been read in the caller's scope already (else each is
-    looked up)."""
+    looked up).
+
+    A transient failure (a deadlock, a serialization failure) undoes the savepoint and the
+    change is tried again; after ``TRIES`` it is rejected with "try again", the rest of the
+    batch standing. A create that meets the same id created by another device at that moment
+    is tried again once: the record then exists, and the change is ``unchanged`` or a
+    ``conflict``. Only the database being unreachable fails the whole request (503).
+    """
     entity = ENTITIES.get(change["entity"])
     if entity is None:
         return _rejected(change["id"], {"entity": ["Not recorded by this server yet."]})
-    try:
-        with db.session.begin_nested():
-            return _apply(user, entity, change, known, record)
-    except REFUSALS as error:
-        return _refusal(user, entity, change["id"], error)
+    raced = False
+    for _attempt in range(TRIES):
+        try:
+            with db.session.begin_nested():
+                return _apply(user, entity, change, known, record)
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) not in TRANSIENT:
+                raise
+        except IntegrityError as error:
+            if raced:
+                return _refusal(user, entity, change["id"], error)
+            raced = True
+        except REFUSALS as error:
+            return _refusal(user, entity, change["id"], error)
+        db.session.expire_all()
+        known, record = False, None  # read again: what was read may have changed
+    return _rejected(change["id"], {"_": ["try again"]})
 
 
 REFUSALS = (_VersionConflict, StaleDataError, IntegrityError, ma.ValidationError, Problem)
@@ -117,8 +201,9 @@ REFUSALS = (_VersionConflict, StaleDataError, IntegrityError, ma.ValidationError
 
 def _refusal(user: User, entity: Entity, record_id: uuid.UUID, error: Exception) -> dict[str, Any]:
     """The result of a change refused with ``error`` (one of ``REFUSALS``)."""
-    if isinstance(error, _VersionConflict | StaleDataError):
-        # StaleDataError: another device's change to this record committed first.
+    if isinstance(error, _VersionConflict | StaleDataError | StaleVersion):
+        # StaleDataError: another device's change to this record committed first;
+        # StaleVersion: a caregiver or child listed in a family at an older version.
         db.session.expire_all()
         return _conflict(user, entity, record_id)
     if isinstance(error, IntegrityError):
@@ -169,7 +254,11 @@ def _apply(
     if before is not None and after == before:
         return {"id": record_id, "status": "unchanged", "version": record.version}
     base = change.get("base_version")
-    if before is not None and base is not None and base < before[0]:
+    # Made on another version than the record's; an upsert without a base version is a
+    # create, and a create never overwrites (a void without one applies: it is the same
+    # whoever sends it).
+    made_elsewhere = base is not None or change["op"] == "upsert"
+    if before is not None and base != before[0] and made_elsewhere:
         raise _VersionConflict()
     return {"id": record_id, "status": "applied", "version": record.version}
 
@@ -269,253 +358,19 @@ def _prefixed(errors: dict[str, list[str]]) -> dict[str, list[str]]:
     return {("data" if key == "body" else f"data.{key}"): value for key, value in errors.items()}
 
 
-# Pull --------------------------------------------------------------------------------------
-
-
-Key = tuple[int, int, uuid.UUID]  # (change number, rank, id): a place in the stream
-
-
-def encode_cursor(origin: int, key: Key) -> str:
-    raw = f"{origin}.{key[0]}.{key[1]}.{key[2].hex}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> tuple[int, Key]:
-    """(origin, key): where the walk of pages began, and the last place returned."""
-    if not cursor:
-        return -1, (-1, -1, uuid.UUID(int=0))
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        origin, seq, rank, hex_id = base64.urlsafe_b64decode(padded).decode().split(".")
-        return int(origin), (int(seq), int(rank), uuid.UUID(hex=hex_id))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed({"cursor": ["Not a cursor this server gave."]}) from None
-
-
-def _greatest(a: Any, b: Any) -> Any:
-    return case((a >= b, a), else_=b)
-
-
-OTHER_ASSIGNMENT = aliased(Assignment)  # made once: an alias is costly to build per request
-
-
-def _ids(name: str, ids: Any) -> BindParameter:
-    """A list of ids as one expanding parameter, to name in several parts of a statement
-    (``in_`` of a plain list would convert every id again in each part)."""
-    return bindparam(name, list(ids), expanding=True, type_=Uuid())
-
-
-def _first_assignment(staff: BindParameter, *, inside: bool) -> Any:
-    """The change number of the family's first assignment on one side of the caller's scope
-    (``inside`` or not) since its last assignment on the other side."""
-    other = OTHER_ASSIGNMENT
-    in_scope = Assignment.home_visitor_id.in_(staff)
-    other_in_scope = other.home_visitor_id.in_(staff)
-    last_other_side = (
-        select(func.max(other.change_seq))
-        .where(other.family_id == Family.id, ~other_in_scope if inside else other_in_scope)
-        .correlate(Family)
-        .scalar_subquery()
-    )
-    return (
-        select(func.min(Assignment.change_seq))
-        .where(
-            Assignment.family_id == Family.id,
-            in_scope if inside else ~in_scope,
-            Assignment.change_seq > func.coalesce(last_other_side, 0),
-        )
-        .correlate(Family)
-        .scalar_subquery()
-    )
-
-
-def _changes_since(user: User, origin: int, cursor: Key, limit: int) -> Select | None:
-    """One stream of (change number, rank, id, removed) over every synced entity.
-
-    A record's place is the change number of its last change (or of its family's entering the
-    caller's scope). A member of a family the tablet may not have yet never comes before its
-    family: when the family changed later still, the member takes the family's place, just
-    after it. For a home visitor's or supervisor's tablet, such a family is one that entered
-    their scope (enrollment included) since ``origin``, where this walk of pages began; for an
-    agency's, any family whose member changed since then. A family new to the tablet thus
-    always arrives ahead of its members, and a member left alone since ``origin`` is not sent
-    again because its family changed. (Should such a family change again while the tablet is
-    still paging, a member it already received in this walk comes once more, after the
-    family: a repeat, never a skip. A family the tablet had before the walk moves alone.)
-    """
-    staff = assigned_staff(user)
-    staff_ids = _ids("staff", staff) if staff is not None else None
-    visible = visible_families(user)
-    if staff is None:
-        entered = literal(0)
-        left = literal(0)
-        reach = visible
-    else:
-        # When the family last entered the caller's scope (the first assignment to someone in
-        # scope since it was last with someone outside it), and when it last left (the first
-        # assignment outside since it was last in). A move between two people both in scope,
-        # or both outside it, neither brings nor removes the family again.
-        entered = func.coalesce(_first_assignment(staff_ids, inside=True), 0)
-        left = _first_assignment(staff_ids, inside=False)
-        ours = union(
-            select(Family.id).where(visible),
-            select(Assignment.family_id).where(Assignment.home_visitor_id.in_(staff_ids)),
-        )
-        reach = (Family.agency_id == user.agency_id) & Family.id.in_(ours)
-    # The caller's families, and those that were once theirs, each looked at once (not once
-    # per member and visit), fetched first: their ids are then named in every part below, so
-    # that the planner reads members and visits by family instead of estimating the scope from
-    # the whole table (which, at 900,000 visits, meant scanning them all).
-    facts = (
-        Family.id.label("id"),
-        Family.change_seq.label("change_seq"),
-        entered.label("entered"),
-        case((visible, true()), else_=false()).label("visible"),
-        left.label("left"),
-    )
-    scoped = db.session.execute(select(*facts).where(reach)).all()
-    # A family is "quiet" when it has neither changed nor entered the caller's scope since the
-    # cursor: its members' places are then their own change numbers, and only the members
-    # changed since the cursor can come (found by the change number's index). The other
-    # families' members are placed by the rules above. (A family's place, "seq" below, is the
-    # later of its own change and its entering; its own change is unknown, None, while this
-    # request's pushed edit of it is not yet stamped.)
-    quiet = {
-        f.id
-        for f in scoped
-        if f.visible
-        and (f.entered if f.change_seq is None else max(f.change_seq, f.entered)) < cursor[0]
-    }
-    astir = [f.id for f in scoped if f.id not in quiet]
-    quiet_ids, astir_ids = _ids("quiet", quiet), _ids("astir", astir)
-    known = select(*facts).where(Family.id.in_(astir_ids)).subquery()
-    families = select(*known.c, _greatest(known.c.change_seq, known.c.entered).label("seq")).cte(
-        "scoped_families"
-    )
-    parts = []
-    for entity in ENTITIES.values():
-        model = entity.model
-        if quiet and model is not Family:
-            parts.append(
-                select(
-                    literal(entity.rank).label("rank"),
-                    model.id.label("id"),
-                    model.change_seq.label("seq"),
-                    false().label("removed"),
-                ).where(model.family_id.in_(quiet_ids), model.change_seq >= cursor[0])
-            )
-        if not astir:
-            continue
-        base = select(literal(entity.rank).label("rank"))
-        if model is Family:
-            base = base.add_columns(families.c.id.label("id")).select_from(families)
-            own_change = families.c.change_seq
-            seq = families.c.seq
-        else:
-            base = (
-                base.add_columns(model.id.label("id"))
-                .join_from(model, families, families.c.id == model.family_id)
-                .where(model.family_id.in_(astir_ids))
-            )
-            own_change = model.change_seq
-            seq = _greatest(model.change_seq, families.c.entered)
-            # Whether the tablet may not have the family yet. A tablet with assigned families
-            # (staff is known) has every family that entered its scope before the walk began,
-            # as the walk before ended there; an agency's tablet cannot tell an old family
-            # from one created since, so a member changed since then waits for its family.
-            new = families.c.entered > origin if staff is not None else seq > origin
-            seq = case((new, _greatest(seq, families.c.seq)), else_=seq)
-        parts.append(
-            base.add_columns(seq.label("seq"), false().label("removed")).where(
-                families.c.visible,
-                # This request's own pushed writes are unstamped until it commits; they come,
-                # stamped, in the next pull (sent now as well, they would come twice).
-                own_change.is_not(None),
-            )
-        )
-        if staff is not None:
-            parts.append(
-                base.add_columns(families.c.left.label("seq"), true().label("removed")).where(
-                    ~families.c.visible
-                )
-            )
-    if not parts:
-        return None
-    stream = union_all(*parts).subquery()
-    return (
-        select(stream.c.seq, stream.c.rank, stream.c.id, stream.c.removed)
-        .where(tuple_(stream.c.seq, stream.c.rank, stream.c.id) > tuple_(*cursor))
-        .order_by(stream.c.seq, stream.c.rank, stream.c.id)
-        .limit(limit + 1)
-    )
-
-
-def pull(user: User, cursor_token: str | None, limit: int) -> dict[str, Any]:
-    """Every change in the caller's scope after the cursor, at most ``limit``."""
-    origin, cursor = decode_cursor(cursor_token)
-    horizon = current_value()  # read first: every change numbered up to it is visible below
-    stream = _changes_since(user, origin, cursor, limit)
-    rows = db.session.execute(stream).all() if stream is not None else []
-    more = len(rows) > limit
-    rows = rows[:limit]
-    records = _load(user, rows)
-    changes = []
-    for _seq, rank, record_id, removed in rows:
-        entity = BY_RANK[rank]
-        if removed:
-            changes.append({"entity": entity.name, "id": record_id, "removed": True})
-            continue
-        record = records[rank][record_id]
-        if record.voided_at is not None:
-            changes.append({"entity": entity.name, "id": record_id, "voided": True})
-        else:
-            changes.append(
-                {
-                    "entity": entity.name,
-                    "id": record_id,
-                    "version": record.version,
-                    "data": entity.pulled.dump(record),
-                }
-            )
-    if more:  # the walk goes on from the same origin, so every place stays where it was
-        last = rows[-1]
-        next_cursor = encode_cursor(origin, (last[0], last[1], last[2]))
-    else:  # the walk is over: the next one begins here
-        last_key = (rows[-1][0], rows[-1][1], rows[-1][2]) if rows else cursor
-        next_key = max(last_key, (horizon, 99, LAST_ID))
-        next_cursor = encode_cursor(next_key[0], next_key)
-    return {"changes": changes, "cursor": next_cursor, "more": more}
-
-
-def _load(user: User, rows: list[Any]) -> dict[int, dict[uuid.UUID, Any]]:
-    """The pulled records, one query per entity whatever their number."""
-    wanted: dict[int, list[uuid.UUID]] = defaultdict(list)
-    for _seq, rank, record_id, removed in rows:
-        if not removed:
-            wanted[rank].append(record_id)
-    loaded: dict[int, dict[uuid.UUID, Any]] = {}
-    for rank, ids in wanted.items():
-        model = BY_RANK[rank].model
-        stmt = select(model).where(model.id.in_(ids)).options(lazyload("*"))
-        if model is Family:
-            stmt = stmt.options(selectinload(Family.caregivers), selectinload(Family.children))
-        found = {record.id: record for record in db.session.scalars(stmt)}
-        if model is Family:
-            families.with_attention(user, list(found.values()))
-        loaded[rank] = found
-    return loaded
-
-
 def sync(user: User, request: dict[str, Any]) -> dict[str, Any]:
-    results = push(user, request["changes"])
-    pulled = pull(user, request.get("cursor"), request["limit"])
+    """Push, commit, then pull from one snapshot that includes what was pushed."""
+    device_id = request["device_id"]
+    pulling.check_cursor(user, device_id, request.get("cursor"))  # a 422 before anything
+    results = push(user, device_id, request["changes"])
+    prune(user, device_id)
+    # The push stands on its own (its changes are numbered as it commits), so that the pull
+    # reads, in a snapshot of its own, a database where the push is a committed fact.
+    db.session.commit()
+    pulled = pulling.pull(user, device_id, request.get("cursor"), request["limit"])
     audit.record(
         "search",
         object_type="sync",
-        detail={
-            "device_id": request["device_id"],
-            "pushed": len(results),
-            "pulled": len(pulled["changes"]),
-        },
+        detail={"device_id": device_id, "pushed": len(results), "pulled": len(pulled["changes"])},
     )
     return {"results": results, **pulled}

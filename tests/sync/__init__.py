@@ -45,12 +45,14 @@ def sync(api, changes=(), cursor: str | None = None, limit: int | None = None, d
     return response.get_json()
 
 
-def pull_all(api, cursor: str | None = None, limit: int = 1000) -> tuple[list[dict], str, int]:
+def pull_all(
+    api, cursor: str | None = None, limit: int = 1000, device: str = "tab-1"
+) -> tuple[list[dict], str, int]:
     """Pull until ``more`` is false: (every change in order, the last cursor, requests made)."""
     changes: list[dict] = []
     requests = 0
     while True:
-        answer = sync(api, cursor=cursor, limit=limit)
+        answer = sync(api, cursor=cursor, limit=limit, device=device)
         requests += 1
         changes += answer["changes"]
         cursor = answer["cursor"]

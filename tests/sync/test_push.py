@@ -128,7 +128,8 @@ def test_every_sync_is_in_the_audit_log_with_what_it_moved(coalition, api, famil
 
     (event,) = audit_events("search", object_type="sync")
     assert event.user_id == coalition.a.visitor.id
-    assert event.detail == {"device_id": "tab-7", "pushed": 1, "pulled": 3}
+    # The pull that follows the push: the family, its caregiver, child and the new visit.
+    assert event.detail == {"device_id": "tab-7", "pushed": 1, "pulled": 4}
 
 
 def test_the_rest_rules_refuse_what_rest_refuses_and_the_batch_goes_on(coalition, api_as, api):
@@ -202,13 +203,16 @@ def test_an_edit_from_the_current_version_is_applied_as_the_next(api, family):
     assert fresh("visit", visit.id).notes == "Brought books"
 
 
-def test_an_edit_without_base_version_is_applied(api, family):
+def test_a_change_without_base_version_is_a_create_and_never_overwrites(api, family):
     visit = VisitFactory(family=family)
     data = visit_of(family.id, started_at=stamp(visit.started_at), notes="No base")
 
     answer = sync(api, [upsert("visit", visit.id, data)])
 
-    assert answer["results"][0]["status"] == "applied"
+    (result,) = answer["results"]
+    assert (result["status"], result["version"]) == ("conflict", 1)
+    assert result["current"]["notes"] == visit.notes
+    assert fresh("visit", visit.id).notes == visit.notes
 
 
 def test_a_void_is_applied_then_unchanged_on_replay(api, family):
@@ -343,7 +347,7 @@ def test_fifty_new_visits_take_as_many_queries_as_five(api, family):
         answer = sync(api, fifty, cursor=cursor)
 
     assert [r["status"] for r in answer["results"]] == ["applied"] * 50
-    assert len(answer["changes"]) == 5  # the five, pulled back once
+    assert len(answer["changes"]) == 50  # pulled back in the same answer, once
     assert len(large) == len(small), "\n\n".join(large)
 
 
