@@ -188,12 +188,51 @@ class FamilyCreateSchema(ResponseOnly, FamilyIgnored, FamilyFields, InputSchema)
     confirm_not_duplicate = ma.fields.Boolean(load_default=False)
 
 
+def member_version(kind: str) -> ma.fields.Integer:
+    """A caregiver's or child's ``version`` inside a family PUT: read, not ignored, so that a
+    tablet's older copy of a member cannot silently undo an edit made since."""
+    return ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(1, 2_147_483_647),
+        metadata={
+            "description": f"The version of this {kind} the change was made on (as last "
+            f"received). When it is not the {kind}'s current version and the {kind}'s fields "
+            "differ from the stored ones, the whole change is refused and nothing changes: "
+            "412 for PUT, a conflict in /sync. Identical fields are no conflict. Absent or "
+            f"null: the {kind} is upserted as sent; a {kind} not stored yet is created."
+        },
+    )
+
+
+# In a family PUT, a member's ``version`` is the one response-only field that is read; the
+# others (created_at, updated_at, voided_at, void_reason) stay accepted and ignored.
+MEMBER_PUT_IGNORED = tuple(name for name in RESPONSE_ONLY_FIELDS if name != "version")
+
+
+class FamilyCaregiverPutSchema(CaregiverInSchema):
+    """A caregiver listed in a family PUT, with the version it was edited from."""
+
+    response_only = MEMBER_PUT_IGNORED
+    version = member_version("caregiver")
+
+
+class FamilyChildPutSchema(ChildInSchema):
+    """A child listed in a family PUT, with the version it was edited from."""
+
+    response_only = MEMBER_PUT_IGNORED
+    version = member_version("child")
+
+
 class FamilyPutSchema(FamilyCreateSchema):
     """PUT: family-level fields replaced; listed caregivers and children (each with its id)
-    upserted; unlisted ones kept."""
+    upserted, each checked against its ``version`` when it carries one; unlisted ones kept."""
 
     caregivers = ma.fields.List(
-        ma.fields.Nested(CaregiverInSchema), validate=validate.Length(max=20)
+        ma.fields.Nested(FamilyCaregiverPutSchema), validate=validate.Length(max=20)
+    )
+    children = ma.fields.List(
+        ma.fields.Nested(FamilyChildPutSchema), validate=validate.Length(max=20)
     )
 
 

@@ -12,9 +12,10 @@ from sqlalchemy.orm import selectinload
 
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
-from hvcase.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hvcase.common.errors import Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
 from hvcase.common.text import fold, name_key
 from hvcase.common.time import today_in, utcnow
+from hvcase.common.versioning import etag_of
 from hvcase.extensions import db
 from hvcase.families import attention, details
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
@@ -432,16 +433,61 @@ def update_family(user: User, family: Family, data: dict[str, Any]) -> Family:
     return with_attention(user, [family])[0]
 
 
+def refuse_stale_members(family: Family, data: dict[str, Any]) -> None:
+    """Refuse a family change (``StaleVersion``: a 412, a ``conflict`` in /sync) when a listed
+    caregiver or child carries a ``version`` other than its stored one and would change: the
+    change was made on a copy someone has since edited, and applying it would silently undo
+    their edit (an office's correction of a name, overwritten by a tablet's older copy).
+
+    - No ``version`` (or null): the member is upserted as sent.
+    - Fields identical to the stored member: no conflict whatever the version, so a replay or
+      a repeat changes nothing and answers as before.
+    - A version newer than the stored one is refused too: the server never gave it, so the
+      copy it names is not one the server can vouch for.
+    - A member the family does not hold yet is created as sent, whatever ``version`` it
+      carries: there is no stored record for the change to overwrite.
+    """
+    errors: dict[str, list[str]] = {}
+    for kind, fields in (("caregivers", CAREGIVER_FIELDS), ("children", CHILD_FIELDS)):
+        held = {member.id: member for member in getattr(family, kind)}
+        for index, item in enumerate(data.get(kind) or []):
+            member = held.get(item.get("id"))
+            sent = item.get("version")
+            if member is None or sent is None or sent == member.version:
+                continue
+            values = _renamed(_member_values(item, fields, replace=True))
+            if any(getattr(member, name) != value for name, value in values.items()):
+                said = "Changed since" if sent < member.version else "Never given:"
+                errors[f"{kind}.{index}.version"] = [
+                    f"{said} version {sent}; it is at version {member.version}."
+                ]
+    if errors:
+        listed = ", ".join(path.removesuffix(".version") for path in errors)
+        raise StaleVersion(
+            f"These members are no longer at the versions sent: {listed}. Nothing was "
+            "changed; fetch the family again and redo the change on what it holds now.",
+            errors=errors,
+            headers={"ETag": etag_of(family)},
+        )
+
+
 def put_family(
     user: User, family_id: uuid.UUID, data: dict[str, Any], current: Family | None
 ) -> tuple[Family, bool]:
     """PUT: create with this id (True), or replace the family-level fields of ``current`` (the
     family with this id in the caller's scope; None only for an id never used) and upsert the
-    listed caregivers and children (False)."""
+    listed caregivers and children (False).
+
+    A listed member whose ``version`` is stale refuses the whole change with ``StaleVersion``
+    (``refuse_stale_members``). API.md puts ``If-Match`` (412) before the body (422), but a
+    member's version is known only from the body: so the body's schema is checked first (a
+    malformed body is a 422), then the members' versions (412) before any rule of the
+    household (422) or the family's state (409), as ``If-Match`` comes before those."""
     check_path_id(data, family_id)
     if current is None:
         return enroll(user, data, family_id), True
     family = current
+    refuse_stale_members(family, data)
     refuse_if_voided(family)
     _check_fixed(family, data)
     changed = apply(family, _family_values(data, replace=True))
