@@ -118,8 +118,14 @@ def register_contributions(app: Flask) -> None:
     reasons and a family's details) instead of being imported by it (STYLE habit 16).
     Importing each domain's contributions module registers them, here, whatever was imported
     first: every request and task runs in an app create_app made, so none misses one. A new
-    domain that contributes adds its module to this list."""
+    domain that contributes adds its module to this list.
+
+    So do the kinds each domain writes through the shared write pipeline
+    (hvcase/common/records.py): registered, a kind is synced and gets the registry's contract
+    tests."""
+    from hvcase.families import records as family_kinds  # noqa: F401 (registers on import)
     from hvcase.visits import contributions as visits  # noqa: F401 (registers on import)
+    from hvcase.visits import records as visit_kinds  # noqa: F401 (registers on import)
 
 
 def register_blueprints(app: Flask) -> None:

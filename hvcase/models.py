@@ -11,8 +11,8 @@ from hvcase.visits.models import Visit
 
 __all__ = [
     "Agency",
-    "AppliedChange",
     "ApiToken",
+    "AppliedChange",
     "Assignment",
     "AuditEvent",
     "Caregiver",

@@ -13,7 +13,7 @@ from flask import Flask, Response, g
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from hvcase.common.errors import integrity_conflict, problem_response, stale_write
+from hvcase.common.errors import integrity_conflict, stale_write, unavailable
 from hvcase.extensions import db
 
 
@@ -34,9 +34,9 @@ def _finish(response: Response) -> Response:
         except IntegrityError as error:
             db.session.rollback()
             return integrity_conflict(error)
-        except OperationalError:
+        except OperationalError as error:
             db.session.rollback()
-            return problem_response(503, detail="The database is unavailable; try again later.")
+            return unavailable(error)
         return response
     db.session.rollback()
     if lasting:

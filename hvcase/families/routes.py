@@ -9,14 +9,17 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import Schema
 
+from hvcase.common import records
 from hvcase.common.api import Blueprint, LazyInput
 from hvcase.common.idempotency import idempotent
 from hvcase.common.pagination import paginate
+from hvcase.common.records import Kind
 from hvcase.common.schemas import page_of
-from hvcase.common.versioning import check_if_match, check_put_target, if_match, with_etag
+from hvcase.common.versioning import if_match, with_etag
 from hvcase.families import services
-from hvcase.families.models import Caregiver, Child, Family
-from hvcase.families.policy import ASSIGN, FAMILY_DATA, VOID_FAMILY, require_family_role
+from hvcase.families.models import Caregiver, Child
+from hvcase.families.policy import ASSIGN, FAMILY_DATA, require_family_role
+from hvcase.families.records import CAREGIVER, CHILD, FAMILY
 from hvcase.families.schemas import (
     AssignmentInSchema,
     AssignmentSchema,
@@ -81,8 +84,7 @@ class FamilyById(MethodView):
     @blp.alt_response(409, response=CONFLICT)
     def patch(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Change family-level fields."""
-        family = services.get_family(current_user, family_id)
-        check_if_match(family)
+        family = records.locate(FAMILY, current_user, family_id, op="edit")
         return with_etag(services.update_family(current_user, family, body.load()))
 
     @require_family_role(*FAMILY_DATA)
@@ -94,22 +96,19 @@ class FamilyById(MethodView):
     def put(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Create the family with this id (201), or replace its family-level fields and upsert
         the listed caregivers and children (200). Repeating it changes nothing."""
-        current = check_put_target(
-            Family, family_id, lambda: services.get_family(current_user, family_id)
-        )
-        family, created = services.put_family(current_user, family_id, body.load(), current)
+        current = records.locate(FAMILY, current_user, family_id)
+        family, created = records.put(FAMILY, current_user, family_id, body.load(), current)
         return with_etag(family, 201 if created else 200)
 
-    @require_family_role(*VOID_FAMILY)
+    @require_family_role(*FAMILY_DATA)  # voiding: VOID_FAMILY roles, the pipeline's role step
     @if_match
     @blp.query(VoidArgs)
     @blp.response(200, FamilySchema)
     def delete(self, args: LazyInput, family_id: uuid.UUID) -> Any:
-        """Void the family (never deleted); repeating it changes nothing."""
-        family = services.get_family(current_user, family_id)
-        check_if_match(family)
-        reason = args.load().get("reason")
-        return with_etag(services.void_family(current_user, family, reason))
+        """Void the family (supervisors and agency admins; never deleted); repeating it
+        changes nothing."""
+        family = records.locate(FAMILY, current_user, family_id, op="void")
+        return with_etag(records.void(FAMILY, current_user, family, args.load().get("reason")))
 
 
 @blp.route("/families/<uuid:family_id>/assignment")
@@ -171,6 +170,7 @@ class FamilyEnrollments(MethodView):
 
 
 def _member_routes(
+    kind: Kind,
     model: type,
     name: str,
     plural: str,
@@ -212,8 +212,7 @@ def _member_routes(
         @blp.response(200, out_schema)
         @blp.alt_response(409, response=CONFLICT)
         def patch(self, body: LazyInput, member_id: uuid.UUID) -> Any:
-            member = services.get_member(current_user, model, member_id)
-            check_if_match(member)
+            member = records.locate(kind, current_user, member_id, op="edit")
             return with_etag(
                 services.update_member(current_user, member, body.load(), replace=False)
             )
@@ -225,12 +224,8 @@ def _member_routes(
         @blp.alt_response(201, schema=out_schema, description="Created with this id")
         @blp.alt_response(409, response=CONFLICT)
         def put(self, body: LazyInput, member_id: uuid.UUID) -> Any:
-            current = check_put_target(
-                model, member_id, lambda: services.get_member(current_user, model, member_id)
-            )
-            member, created = services.put_member(
-                current_user, model, member_id, body.load(), current
-            )
+            current = records.locate(kind, current_user, member_id)
+            member, created = records.put(kind, current_user, member_id, body.load(), current)
             return with_etag(member, 201 if created else 200)
 
         @require_family_role(*FAMILY_DATA)
@@ -239,15 +234,20 @@ def _member_routes(
         @blp.response(200, out_schema)
         @blp.alt_response(409, response=CONFLICT)
         def delete(self, args: LazyInput, member_id: uuid.UUID) -> Any:
-            member = services.get_member(current_user, model, member_id)
-            check_if_match(member)
-            return with_etag(services.void_member(current_user, member, args.load().get("reason")))
+            member = records.locate(kind, current_user, member_id, op="void")
+            return with_etag(records.void(kind, current_user, member, args.load().get("reason")))
 
     FamilyMembers.__doc__ = f"The {plural} of a family."
     MemberById.__doc__ = f"One {name}."
 
 
 _member_routes(
-    Caregiver, "caregiver", "caregivers", CaregiverInSchema, CaregiverPatchSchema, CaregiverSchema
+    CAREGIVER,
+    Caregiver,
+    "caregiver",
+    "caregivers",
+    CaregiverInSchema,
+    CaregiverPatchSchema,
+    CaregiverSchema,
 )
-_member_routes(Child, "child", "children", ChildInSchema, ChildPatchSchema, ChildSchema)
+_member_routes(CHILD, Child, "child", "children", ChildInSchema, ChildPatchSchema, ChildSchema)

@@ -528,12 +528,19 @@ def put_family(
     return with_attention(user, [family])[0], False
 
 
-def void_family(user: User, family: Family, reason: str | None) -> Family:
-    """Void a family: supervisors and agency admins only (the route refuses other roles before
-    anything else; /sync reaches here), a refusal audited as ``denied``."""
-    if user.role not in VOID_FAMILY:
-        record_denied("family", family.id, 403, family.agency_id)
+def may_write_family(user: User, op: str, family: Family | None) -> None:
+    """Who may write a family: voiding it is for supervisors and agency admins only (403, the
+    refusal audited as ``denied``); any role with family data may do the rest."""
+    if op == "void" and user.role not in VOID_FAMILY:
+        if family is None:
+            record_denied("family")
+        else:
+            record_denied("family", family.id, 403, family.agency_id)
         raise Forbidden("Home visitors may not void a family.")
+
+
+def void_family(user: User, family: Family, reason: str | None) -> Family:
+    """Void a family (who may: ``may_write_family``, the pipeline's role step)."""
     void_record(family, reason, "family", family.agency_id)
     return with_attention(user, [family])[0]
 

@@ -35,17 +35,16 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, literal, select, tuple_, union_all
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy.orm import lazyload
 
 from hvcase.auth.models import User
 from hvcase.common.errors import ValidationFailed
 from hvcase.common.time import utcnow
 from hvcase.extensions import db
-from hvcase.families import services as families
 from hvcase.families.models import Family
 from hvcase.families.scope import visible_families
 from hvcase.sync.clock import current_value
-from hvcase.sync.entities import BY_RANK, ENTITIES, Entity
+from hvcase.sync.entities import ENTITIES, Entity, by_rank
 from hvcase.sync.models import SyncState
 
 LAST_ID = uuid.UUID(int=(1 << 128) - 1)
@@ -128,7 +127,12 @@ def _state_of(user: User, device_id: str, cursor: str | None) -> tuple[State, uu
     except (ValueError, binascii.Error):
         raise ValidationFailed({"cursor": ["Not a cursor this server gave."]}) from None
     row = db.session.get(SyncState, state_id)
-    if row is None or row.user_id != user.id or row.device_id != device_id:
+    if (
+        row is None
+        or row.user_id != user.id
+        or row.device_id != device_id
+        or row.created_at < utcnow() - KEEP_STATES
+    ):
         raise ValidationFailed(
             {"cursor": ["Not a cursor this server gave this device (or too old): pull anew."]}
         )
@@ -223,7 +227,7 @@ def _removals(state: State, scope: set[uuid.UUID], page: Page) -> None:
     found = _batch_rows(state.removing, state.removed_to, page.need, removal=True)
     rows = page.take(found, page.need)
     for family_id, rank, record_id in rows:
-        page.rows.append((0 if rank == FAMILY_LAST else rank, record_id, "removed"))
+        page.rows.append((_root().rank if rank == FAMILY_LAST else rank, record_id, "removed"))
         if rank == FAMILY_LAST:
             state.held.discard(family_id)
         state.removed_to = (family_id, rank, record_id)
@@ -283,7 +287,7 @@ def _arrivals(state: State, scope: set[uuid.UUID], page: Page) -> bool:
     rows = page.take(found, page.need)
     for family_id, rank, record_id in rows:
         page.rows.append((rank, record_id, "changed"))
-        if rank == ENTITIES["family"].rank:
+        if rank == _root().rank:
             state.held.add(family_id)
         state.arrived_to = (family_id, rank, record_id)
     if page.more:
@@ -292,8 +296,17 @@ def _arrivals(state: State, scope: set[uuid.UUID], page: Page) -> bool:
     return True
 
 
+def _is_root(entity: Entity) -> bool:
+    """The family itself: the one kind not recorded for a family (scope is by family)."""
+    return not hasattr(entity.model, "family_id")
+
+
+def _root() -> Entity:
+    return next(entity for entity in ENTITIES.values() if _is_root(entity))
+
+
 def _family_of(entity: Entity) -> Any:
-    return entity.model.id if entity.model is Family else entity.model.family_id
+    return entity.model.id if _is_root(entity) else entity.model.family_id
 
 
 def _batch_rows(
@@ -326,11 +339,11 @@ def _batch_statement(
     parts = []
     for entity in ENTITIES.values():
         model = entity.model
-        if model is Family:
+        if _is_root(entity):
             rank = FAMILY_LAST if removal else entity.rank
             part = select(
-                Family.id.label("family"), literal(rank).label("rank"), Family.id.label("id")
-            ).where(Family.id.in_(ids))
+                model.id.label("family"), literal(rank).label("rank"), model.id.label("id")
+            ).where(model.id.in_(ids))
         else:
             part = select(
                 model.family_id.label("family"),
@@ -356,9 +369,10 @@ def _batch_statement(
 def _dump(user: User, rows: list[tuple[int, uuid.UUID, str]]) -> list[dict[str, Any]]:
     sent = [(rank, record_id) for rank, record_id, kind in rows if kind != "removed"]
     records = _load(user, sent)
+    kinds = by_rank()
     changes = []
     for rank, record_id, kind in rows:
-        entity = BY_RANK[rank]
+        entity = kinds[rank]
         if kind == "removed":
             changes.append({"entity": entity.name, "id": record_id, "removed": True})
             continue
@@ -383,14 +397,16 @@ def _load(user: User, wanted_rows: list[tuple[int, uuid.UUID]]) -> dict[int, dic
     for rank, record_id in wanted_rows:
         wanted.setdefault(rank, []).append(record_id)
     loaded: dict[int, dict[uuid.UUID, Any]] = {}
+    kinds = by_rank()
     for rank, ids in wanted.items():
-        model = BY_RANK[rank].model
-        stmt = select(model).where(model.id.in_(ids)).options(lazyload("*"))
-        if model is Family:
-            stmt = stmt.options(selectinload(Family.caregivers), selectinload(Family.children))
-        found = {record.id: record for record in db.session.scalars(stmt)}
-        if model is Family:
-            families.with_attention(user, list(found.values()))
+        kind = kinds[rank]
+        stmt = select(kind.model).where(kind.model.id.in_(ids))
+        found = {
+            record.id: record
+            for record in db.session.scalars(stmt.options(lazyload("*"), *kind.loader_options))
+        }
+        if kind.prepare is not None:
+            kind.prepare(user, list(found.values()))
         loaded[rank] = found
     return loaded
 
@@ -401,6 +417,8 @@ def prune_states(user: User, device_id: str) -> None:
         delete(SyncState).where(
             SyncState.user_id == user.id,
             SyncState.device_id == device_id,
-            SyncState.created_at < utcnow() - KEEP_STATES,
+            # A day past the limit: a cursor found young enough by this request's check is
+            # still there for its pull.
+            SyncState.created_at < utcnow() - KEEP_STATES - timedelta(days=1),
         )
     )

@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
+from hvcase.common import records
 from hvcase.common.errors import (
     Conflict,
     Forbidden,
@@ -27,15 +28,12 @@ from hvcase.common.errors import (
     ValidationFailed,
     flatten_messages,
 )
+from hvcase.common.records import VersionConflict
 from hvcase.common.time import utcnow
 from hvcase.extensions import db
-from hvcase.families import services as families
-from hvcase.families.models import Family
 from hvcase.sync import pull as pulling
 from hvcase.sync.entities import ENTITIES, Entity
 from hvcase.sync.models import AppliedChange
-from hvcase.visits import services as visits
-from hvcase.visits.models import Visit
 
 KEEP_APPLIED = timedelta(days=90)  # how long a device's replay is recognised as one
 TRANSIENT = {"40001", "40P01"}  # serialization failure, deadlock: worth trying again
@@ -49,10 +47,6 @@ class VoidBody(ma.Schema):
     void_reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
 
 
-class _VersionConflict(Exception):
-    """Raised inside an item's savepoint to undo a change made on a stale base version."""
-
-
 # Push --------------------------------------------------------------------------------------
 
 
@@ -61,10 +55,11 @@ def push(user: User, device_id: str, changes: list[dict[str, Any]]) -> list[dict
     each once: a change this device had applied before (the same change, sent again) answers
     ``unchanged`` with the version it produced, whatever happened to the record since.
 
-    A change runs in a savepoint of its own, through the services REST runs, so that a refused
-    one leaves nothing behind. New visits (what a tablet mostly sends) are the exception that
-    keeps a batch fast: a run of them is checked one by one by the same rules, then the ones
-    that pass are written together in one savepoint. Should that write fail (another device
+    A change runs in a savepoint of its own, through the write pipeline REST runs, so that a
+    refused one leaves nothing behind. New records of a kind that declares a ``new_batch``
+    (new visits, what a tablet mostly sends) are the exception that keeps a batch fast: a run
+    of them is checked one by one by the same rules, then the ones that pass are written
+    together in one savepoint. Should that write fail (another device
     created one of the ids at the same moment), the run is undone and each of its changes
     applied again on its own, so every change still gets its own result.
     """
@@ -74,25 +69,31 @@ def push(user: User, device_id: str, changes: list[dict[str, Any]]) -> list[dict
     existing = _existing(changes)
     loaded = _in_scope(user, existing)  # held here: the session keeps no unreferenced record
     seen: set[tuple[str, uuid.UUID]] = set()
-    run: list[int] = []  # new visits waiting to be written together
+    run: list[int] = []  # new records of one kind waiting to be written together
     for index, change in enumerate(changes):
         key = (change["entity"], change["id"])
-        new = change["entity"] == "visit" and change["op"] == "upsert"
-        if digests[index] in replayed:
-            _create_visits(user, changes, run, results)
+        kind = ENTITIES.get(change["entity"])
+        new = (
+            kind is not None
+            and kind.new_batch is not None
+            and change["op"] == "upsert"
+            and key not in existing
+            and key not in seen
+        )
+        if run and (not new or changes[run[0]]["entity"] != change["entity"]):
+            _create_together(user, changes, run, results)
             run = []
+        if digests[index] in replayed:
             version = replayed[digests[index]]
             results[index] = {"id": change["id"], "status": "unchanged", "version": version}
-        elif new and key not in existing and key not in seen:
+        elif new:
             run.append(index)
-        else:  # anything else runs in its place, after the new visits before it
-            _create_visits(user, changes, run, results)
-            run = []
+        else:  # anything else runs in its place, after the new records before it
             results[index] = apply_change(
                 user, change, known=key in existing, record=loaded.get(key)
             )
         seen.add(key)
-    _create_visits(user, changes, run, results)
+    _create_together(user, changes, run, results)
     _remember(user, device_id, changes, digests, results, replayed)
     return results
 
@@ -196,12 +197,12 @@ def apply_change(
     return _rejected(change["id"], {"_": ["try again"]})
 
 
-REFUSALS = (_VersionConflict, StaleDataError, IntegrityError, ma.ValidationError, Problem)
+REFUSALS = (VersionConflict, StaleDataError, IntegrityError, ma.ValidationError, Problem)
 
 
 def _refusal(user: User, entity: Entity, record_id: uuid.UUID, error: Exception) -> dict[str, Any]:
     """The result of a change refused with ``error`` (one of ``REFUSALS``)."""
-    if isinstance(error, _VersionConflict | StaleDataError | StaleVersion):
+    if isinstance(error, VersionConflict | StaleDataError | StaleVersion):
         # StaleDataError: another device's change to this record committed first;
         # StaleVersion: a caregiver or child listed in a family at an older version.
         db.session.expire_all()
@@ -228,8 +229,10 @@ def _refusal(user: User, entity: Entity, record_id: uuid.UUID, error: Exception)
 
 
 def _body(entity: Entity, change: dict[str, Any]) -> dict[str, Any]:
-    """An upsert's data, loaded as PUT loads its body."""
+    """A change's data, loaded: an upsert's as PUT loads its body, a void's reason."""
     data = change["data"]
+    if change["op"] == "void":
+        return VoidBody().load(data)
     if "id" in data and str(data["id"]) != str(change["id"]):
         raise ValidationFailed({"id": ["Must be the change's id."]})
     return entity.body.load(data)
@@ -238,29 +241,15 @@ def _body(entity: Entity, change: dict[str, Any]) -> dict[str, Any]:
 def _apply(
     user: User, entity: Entity, change: dict[str, Any], known: bool, record: Any
 ) -> dict[str, Any]:
-    record_id = change["id"]
-    if record is None:
-        exists_before = known or db.session.get(entity.model, record_id) is not None
-        record = entity.get(user, record_id) if exists_before else None
-    before = entity.fingerprint(record) if record is not None else None
-    if change["op"] == "void":
-        reason = VoidBody().load(change["data"]).get("void_reason")
-        if record is None:
-            raise NotFound()
-        record = entity.void(user, record, reason)
-    else:
-        record, _created = entity.upsert(user, record_id, _body(entity, change), record)
-    after = entity.fingerprint(record)
-    if before is not None and after == before:
-        return {"id": record_id, "status": "unchanged", "version": record.version}
-    base = change.get("base_version")
-    # Made on another version than the record's; an upsert without a base version is a
-    # create, and a create never overwrites (a void without one applies: it is the same
-    # whoever sends it).
-    made_elsewhere = base is not None or change["op"] == "upsert"
-    if before is not None and base != before[0] and made_elsewhere:
-        raise _VersionConflict()
-    return {"id": record_id, "status": "applied", "version": record.version}
+    record, status = records.apply(
+        entity,
+        user,
+        change,
+        lambda: _body(entity, change),
+        exists=True if known else None,
+        record=record,
+    )
+    return {"id": change["id"], "status": status, "version": record.version}
 
 
 def _existing(changes: list[dict[str, Any]]) -> set[tuple[str, uuid.UUID]]:
@@ -286,58 +275,59 @@ def _in_scope(user: User, existing: set[tuple[str, uuid.UUID]]) -> dict[tuple, A
         wanted[name].append(record_id)
     loaded: dict[tuple, Any] = {}
     for name, ids in wanted.items():
-        get_many = ENTITIES[name].get_many
-        if get_many is not None:
-            loaded.update(((name, i), record) for i, record in get_many(user, ids).items())
+        find_many = ENTITIES[name].find_many
+        if find_many is not None:
+            loaded.update(((name, i), record) for i, record in find_many(user, ids).items())
     return loaded
 
 
-def _create_visits(
+def _create_together(
     user: User, changes: list[dict[str, Any]], run: list[int], results: list[dict[str, Any]]
 ) -> None:
-    """Create the new visits of ``run`` (indexes into ``changes``): each is checked as
-    ``create_visit`` checks one, and those that pass are inserted together."""
+    """Create the new records of ``run`` (indexes into ``changes``, all of one kind that
+    declares a ``new_batch``): each is checked as its REST create checks one, and those that
+    pass are inserted together."""
     if not run:
         return
-    entity = ENTITIES["visit"]
+    entity = ENTITIES[changes[run[0]]["entity"]]
+    batch = entity.new_batch
+    assert batch is not None
     bodies: dict[int, dict[str, Any]] = {}
     for index in run:
         try:
             bodies[index] = _body(entity, changes[index])
         except REFUSALS as error:
             results[index] = _refusal(user, entity, changes[index]["id"], error)
-    scoped = visits.families_for(user, {body["family_id"] for body in bodies.values()})
-    built: dict[int, Visit] = {}
+    parents = batch.parents(user, list(bodies.values()))
+    built: dict[int, Any] = {}
     for index, body in bodies.items():
         change = changes[index]
-        family = scoped.get(body["family_id"])
-        if family is None:  # refused on its own, as REST refuses it (and audits the denial)
+        parent = parents.get(batch.parent_of(body))
+        if parent is None:  # refused on its own, as REST refuses it (and audits the denial)
             results[index] = apply_change(user, change)
             continue
         try:
-            built[index] = visits.new_visit(user, family, change["id"], body)
+            built[index] = batch.build(user, parent, change["id"], body)
         except REFUSALS as error:
             results[index] = _refusal(user, entity, change["id"], error)
     if not built:
         return
     try:
         with db.session.begin_nested():
-            visits.save_new_visits(list(built.values()))
+            batch.save(list(built.values()))
     except IntegrityError:  # an id was created meanwhile: each change again on its own
         db.session.expire_all()
         for index in built:
             results[index] = apply_change(user, changes[index])
         return
-    for index, visit in built.items():
-        results[index] = {"id": visit.id, "status": "applied", "version": visit.version}
+    for index, record in built.items():
+        results[index] = {"id": record.id, "status": "applied", "version": record.version}
 
 
 def _conflict(
     user: User, entity: Entity, record_id: uuid.UUID, detail: str | None = None
 ) -> dict[str, Any]:
-    record = entity.get(user, record_id)
-    if isinstance(record, Family):
-        families.family_details(record)  # as GET of one family answers it
+    record = entity.as_current(entity.find(user, record_id))  # as GET of it answers
     result = {
         "id": record_id,
         "status": "conflict",

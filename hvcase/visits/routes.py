@@ -8,15 +8,16 @@ from typing import Any
 from flask.views import MethodView
 from flask_login import current_user
 
+from hvcase.common import records
 from hvcase.common.api import Blueprint, LazyInput
 from hvcase.common.idempotency import idempotent
 from hvcase.common.pagination import paginate
 from hvcase.common.schemas import page_of
-from hvcase.common.versioning import check_if_match, check_put_target, if_match, with_etag
+from hvcase.common.versioning import if_match, with_etag
 from hvcase.families.policy import FAMILY_DATA, require_family_role
 from hvcase.families.schemas import VoidArgs
 from hvcase.visits import services
-from hvcase.visits.models import Visit
+from hvcase.visits.records import VISIT
 from hvcase.visits.schemas import VisitInSchema, VisitListArgs, VisitPatchSchema, VisitSchema
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1", description="Home visits")
@@ -58,8 +59,7 @@ class VisitById(MethodView):
     @blp.alt_response(409, response=CONFLICT)
     def patch(self, body: LazyInput, visit_id: uuid.UUID) -> Any:
         """Change some fields of a visit (any status may be corrected)."""
-        visit = services.get_visit(current_user, visit_id)
-        check_if_match(visit)
+        visit = records.locate(VISIT, current_user, visit_id, op="edit")
         return with_etag(services.update_visit(current_user, visit, body.load(), replace=False))
 
     @require_family_role(*FAMILY_DATA)
@@ -70,10 +70,8 @@ class VisitById(MethodView):
     @blp.alt_response(409, response=CONFLICT)
     def put(self, body: LazyInput, visit_id: uuid.UUID) -> Any:
         """Create the visit with this id (201) or replace it (200); repeating changes nothing."""
-        current = check_put_target(
-            Visit, visit_id, lambda: services.get_visit(current_user, visit_id)
-        )
-        visit, created = services.put_visit(current_user, visit_id, body.load(), current)
+        current = records.locate(VISIT, current_user, visit_id)
+        visit, created = records.put(VISIT, current_user, visit_id, body.load(), current)
         return with_etag(visit, 201 if created else 200)
 
     @require_family_role(*FAMILY_DATA)
@@ -82,6 +80,5 @@ class VisitById(MethodView):
     @blp.response(200, VisitSchema)
     def delete(self, args: LazyInput, visit_id: uuid.UUID) -> Any:
         """Void the visit (never deleted); repeating it changes nothing."""
-        visit = services.get_visit(current_user, visit_id)
-        check_if_match(visit)
-        return with_etag(services.void_visit(current_user, visit, args.load().get("reason")))
+        visit = records.locate(VISIT, current_user, visit_id, op="void")
+        return with_etag(records.void(VISIT, current_user, visit, args.load().get("reason")))
