@@ -193,7 +193,20 @@ def pull(user: User, device_id: str, cursor: str | None, limit: int) -> dict[str
         db.session.add(row)
         db.session.flush()
         next_id = row.id
-    return {"changes": changes, "cursor": encode_cursor(next_id), "more": page.more}
+    return {
+        "changes": changes,
+        "cursor": encode_cursor(next_id),
+        "more": page.more,
+        "families": _families_moved(page.rows),
+    }
+
+
+def _families_moved(rows: list[tuple[int, uuid.UUID, str, uuid.UUID]]) -> dict[str, list[str]]:
+    """For the audit log (who has this family on a tablet): the families whose records this
+    pull sent, and those it removed."""
+    sent = {family for _rank, _id, kind, family in rows if kind == "changed"}
+    removed = {family for _rank, _id, kind, family in rows if kind == "removed"}
+    return {"sent": sorted(map(str, sent)), "removed": sorted(map(str, removed))}
 
 
 class Page:
@@ -201,7 +214,8 @@ class Page:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.rows: list[tuple[int, uuid.UUID, str]] = []  # (rank, id, kind)
+        # (rank, id, "changed" or "removed", its family's id)
+        self.rows: list[tuple[int, uuid.UUID, str, uuid.UUID]] = []
         self.more = False
 
     @property
@@ -227,9 +241,11 @@ def _removals(state: State, scope: set[uuid.UUID], page: Page) -> None:
     found = _batch_rows(state.removing, state.removed_to, page.need, removal=True)
     rows = page.take(found, page.need)
     for family_id, rank, record_id in rows:
-        page.rows.append((_root().rank if rank == FAMILY_LAST else rank, record_id, "removed"))
-        if rank == FAMILY_LAST:
+        if rank == FAMILY_LAST:  # the family itself, after its records: it has left
+            page.rows.append((_root().rank, record_id, "removed", family_id))
             state.held.discard(family_id)
+        else:
+            page.rows.append((rank, record_id, "removed", family_id))
         state.removed_to = (family_id, rank, record_id)
     if not page.more:
         state.removing, state.removed_to = [], None
@@ -247,6 +263,7 @@ def _changes(state: State, scope: set[uuid.UUID], horizon: int, page: Page) -> b
                 entity.model.change_seq.label("seq"),
                 literal(entity.rank).label("rank"),
                 entity.model.id.label("id"),
+                _family_of(entity).label("family"),
             ).where(
                 _family_of(entity).in_(ids),
                 entity.model.change_seq >= state.position[0],
@@ -256,14 +273,14 @@ def _changes(state: State, scope: set[uuid.UUID], horizon: int, page: Page) -> b
         ]
         stream = union_all(*parts).subquery()
         found = db.session.execute(
-            select(stream.c.seq, stream.c.rank, stream.c.id)
+            select(stream.c.seq, stream.c.rank, stream.c.id, stream.c.family)
             .where(tuple_(stream.c.seq, stream.c.rank, stream.c.id) > tuple_(*state.position))
             .order_by(stream.c.seq, stream.c.rank, stream.c.id)
             .limit(page.need + 1)
         ).all()
         rows = page.take(found, page.need)
-        for seq, rank, record_id in rows:
-            page.rows.append((rank, record_id, "changed"))
+        for seq, rank, record_id, family_id in rows:
+            page.rows.append((rank, record_id, "changed", family_id))
             state.position = (seq, rank, record_id)
         if page.more:
             return False
@@ -286,7 +303,7 @@ def _arrivals(state: State, scope: set[uuid.UUID], page: Page) -> bool:
     found = _batch_rows(state.arriving, state.arrived_to, page.need, as_of=state.as_of)
     rows = page.take(found, page.need)
     for family_id, rank, record_id in rows:
-        page.rows.append((rank, record_id, "changed"))
+        page.rows.append((rank, record_id, "changed", family_id))
         if rank == _root().rank:
             state.held.add(family_id)
         state.arrived_to = (family_id, rank, record_id)
@@ -366,12 +383,12 @@ def _batch_statement(
 # What is sent ------------------------------------------------------------------------------
 
 
-def _dump(user: User, rows: list[tuple[int, uuid.UUID, str]]) -> list[dict[str, Any]]:
-    sent = [(rank, record_id) for rank, record_id, kind in rows if kind != "removed"]
+def _dump(user: User, rows: list[tuple[int, uuid.UUID, str, uuid.UUID]]) -> list[dict[str, Any]]:
+    sent = [(rank, record_id) for rank, record_id, kind, _family in rows if kind != "removed"]
     records = _load(user, sent)
     kinds = by_rank()
     changes = []
-    for rank, record_id, kind in rows:
+    for rank, record_id, kind, _family in rows:
         entity = kinds[rank]
         if kind == "removed":
             changes.append({"entity": entity.name, "id": record_id, "removed": True})

@@ -184,7 +184,7 @@ def apply_change(
             with db.session.begin_nested():
                 return _apply(user, entity, change, known, record)
         except OperationalError as error:
-            if getattr(error.orig, "sqlstate", None) not in TRANSIENT:
+            if not _transient(error):
                 raise
         except IntegrityError as error:
             if raced:
@@ -195,6 +195,10 @@ def apply_change(
         db.session.expire_all()
         known, record = False, None  # read again: what was read may have changed
     return _rejected(change["id"], {"_": ["try again"]})
+
+
+def _transient(error: OperationalError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in TRANSIENT
 
 
 REFUSALS = (VersionConflict, StaleDataError, IntegrityError, ma.ValidationError, Problem)
@@ -315,7 +319,11 @@ def _create_together(
     try:
         with db.session.begin_nested():
             batch.save(list(built.values()))
-    except IntegrityError:  # an id was created meanwhile: each change again on its own
+    except (IntegrityError, OperationalError) as error:
+        # An id created meanwhile, or a transient failure: each change again on its own, with
+        # its own retries and result.
+        if isinstance(error, OperationalError) and not _transient(error):
+            raise
         db.session.expire_all()
         for index in built:
             results[index] = apply_change(user, changes[index])
@@ -358,9 +366,17 @@ def sync(user: User, request: dict[str, Any]) -> dict[str, Any]:
     # reads, in a snapshot of its own, a database where the push is a committed fact.
     db.session.commit()
     pulled = pulling.pull(user, device_id, request.get("cursor"), request["limit"])
-    audit.record(
-        "search",
-        object_type="sync",
-        detail={"device_id": device_id, "pushed": len(results), "pulled": len(pulled["changes"])},
-    )
+    moved = pulled.pop("families")
+    detail: dict[str, Any] = {
+        "device_id": device_id,
+        "pushed": len(results),
+        "pulled": len(pulled["changes"]),
+    }
+    # Which families' records went to (or left) which device: the audit can then say who has
+    # a family on a tablet.
+    if moved["sent"]:
+        detail["families_sent"] = moved["sent"]
+    if moved["removed"]:
+        detail["families_removed"] = moved["removed"]
+    audit.record("search", object_type="sync", detail=detail)
     return {"results": results, **pulled}

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.api import assert_problem
+from tests.families import audit_events
 from tests.factories import (
     CaregiverFactory,
     VisitFactory,
@@ -253,6 +254,9 @@ def test_a_family_reassigned_away_is_removed_with_everything_recorded_for_it(wor
     assert len(changes) == len(world.records["visitors"])
     assert all(c == {"entity": c["entity"], "id": c["id"], "removed": True} for c in changes)
     assert changes[-1]["entity"] == "family"  # a family leaves after its records
+    last_pull = audit_events("search", object_type="sync", user_id=world.a.visitor.id)[-1]
+    assert last_pull.detail["families_removed"] == [str(family.id)]
+    assert "families_sent" not in last_pull.detail
     assert pull_all(visitor, cursor)[0] == []
     assert_problem(visitor.get(f"/visits/{world.visits['visitors'][0].id}"), 404)
 

@@ -129,7 +129,12 @@ def test_every_sync_is_in_the_audit_log_with_what_it_moved(coalition, api, famil
     (event,) = audit_events("search", object_type="sync")
     assert event.user_id == coalition.a.visitor.id
     # The pull that follows the push: the family, its caregiver, child and the new visit.
-    assert event.detail == {"device_id": "tab-7", "pushed": 1, "pulled": 4}
+    assert event.detail == {
+        "device_id": "tab-7",
+        "pushed": 1,
+        "pulled": 4,
+        "families_sent": [str(family.id)],  # who has this family on a tablet
+    }
 
 
 def test_the_rest_rules_refuse_what_rest_refuses_and_the_batch_goes_on(coalition, api_as, api):
