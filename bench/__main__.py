@@ -9,7 +9,8 @@ median is also given as a ratio to a bare endpoint of the same app measured in t
 Environment: ``HVCASE_BENCH_DATABASE_URL`` (the database, wiped by seeding),
 ``HVCASE_BENCH_SKIP_SEED=1`` (measure the data already there), ``HVCASE_BENCH_RUNS`` (timed
 requests per scenario, 200), ``HVCASE_BENCH_EXPLAIN=1`` (print EXPLAIN ANALYZE of every query
-of one request of each family list scenario; done anyway for a scenario that misses its target).
+of one request of each family list scenario; done anyway for a scenario that misses its target);
+the sync benchmark's own, ``HVCASE_BENCH_SYNC_SCENARIOS`` among them, are in bench/sync.py.
 """
 
 from __future__ import annotations
