@@ -8,6 +8,9 @@ DATABASE_URL: str | None = None
 REDIS_URL: str | None = None
 # Flask-Limiter storage; defaults to REDIS_URL when that is set, else process memory.
 RATELIMIT_STORAGE_URL: str | None = None
+# Passed to the Redis client of that storage. redis-py waits 5 s by default: a hung Redis would
+# hold every sign-in that long, where a short wait lets the limiter fall back to memory at once.
+RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.3, "socket_connect_timeout": 0.3}
 
 SECRET_KEY = "dev-only-insecure-secret-key-change-me"
 

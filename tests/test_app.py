@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import select
@@ -130,3 +135,40 @@ def test_seed_demo_prints_logins_that_work(app, client):
     assert {f["status"] for f in families["items"]} == {"enrolled", "discharged"}
     assert any(f["pregnancy"] for f in families["items"])
     assert any(f["children"] for f in families["items"])
+
+
+HUNG_STORAGE_LOGIN = """
+import json, sys, time
+from hvcase import create_app
+app = create_app("testing", json.loads(sys.argv[1]))
+client = app.test_client()
+started = time.monotonic()
+response = client.post("/api/v1/auth/login", json={"email": "someone@example.org"})
+print(json.dumps({"status": response.status_code, "seconds": time.monotonic() - started}))
+"""
+
+
+def test_a_hung_rate_limit_storage_does_not_stall_sign_ins(tmp_path):
+    # A "Redis" that accepts connections and never answers. The app runs in a process of its
+    # own: the limiter is one object per process, and this one must not reach the suite's.
+    hung = socket.create_server(("127.0.0.1", 0))
+    try:
+        overrides = {
+            "DATABASE_URL": f"sqlite:///{tmp_path}/h.sqlite",
+            "RATELIMIT_STORAGE_URL": f"redis://127.0.0.1:{hung.getsockname()[1]}/0",
+        }
+        run = subprocess.run(
+            [sys.executable, "-c", HUNG_STORAGE_LOGIN, json.dumps(overrides)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HVCASE_ENV": "testing"},
+        )
+    finally:
+        hung.close()
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    # The limiter gave up on its storage and counted in memory: the request went on (its body
+    # lacks a password), well before redis-py's own 5 s wait.
+    assert answer["status"] == 422
+    assert answer["seconds"] < 2.5

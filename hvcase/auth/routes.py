@@ -24,7 +24,7 @@ from hvcase.auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from hvcase.auth.throttle import throttled_login
+from hvcase.auth.throttle import throttled_login, throttled_password_check
 from hvcase.common.api import Blueprint, LazyInput, public
 from hvcase.common.errors import Conflict
 from hvcase.common.pagination import paginate
@@ -117,10 +117,13 @@ class Me(MethodView):
 
 @blp.route("/me/password")
 class MyPassword(MethodView):
+    @throttled_password_check
     @blp.body(PasswordChangeSchema)
     @blp.response(204)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, body: LazyInput) -> Any:
-        """Change one's password; every other session and token of the user ends."""
+        """Change one's password; every other session and token of the user ends. A wrong
+        current password is a failed sign-in of the account: throttled as logins are."""
         data = body.load()
         services.change_password(current_user, data["current_password"], data["new_password"])
 

@@ -14,6 +14,7 @@ from sqlalchemy import Select, select, update
 from hvcase.audit import services as audit
 from hvcase.auth.models import ApiToken, LoginSession, User
 from hvcase.auth.passwords import burn_time, hash_password, needs_rehash, verify_password
+from hvcase.auth.throttle import note_wrong_password
 from hvcase.common.errors import NotFound, Unauthorized, ValidationFailed
 from hvcase.common.time import utcnow
 from hvcase.extensions import db
@@ -244,6 +245,7 @@ def end_all_sign_ins(
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Change one's own password; every other session and token of the user ends."""
     if not verify_password(user.password_hash, current_password):
+        note_wrong_password()
         raise ValidationFailed({"current_password": ["The current password is wrong."]})
     user.password_hash = hash_password(new_password)
     current_session, current_token = g.get("login_session"), g.get("api_token")

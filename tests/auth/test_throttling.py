@@ -4,6 +4,11 @@ come back. The limiter's storage is emptied before each test (conftest)."""
 
 from __future__ import annotations
 
+import io
+
+import pytest
+
+from hvcase.extensions import limiter
 from tests.api import BASE, assert_problem
 from tests.factories import PASSWORD
 
@@ -137,3 +142,78 @@ def test_the_per_address_limit_is_configurable(app, coalition, client, monkeypat
         login(client, f"guess{n}@example.org", WRONG, address="203.0.113.9")
 
     assert_throttled(login(client, "a.hv@example.org", PASSWORD, address="203.0.113.9"))
+
+
+TOO_DEEP = "[" * 50_000 + "]" * 50_000
+TOO_LARGE = '{"email": "a.hv@example.org", "password": "' + "x" * (2 * 1024 * 1024) + '"}'
+MALFORMED = {
+    "too deep": {"data": TOO_DEEP, "content_type": "application/json"},
+    "email too deep": {"data": '{"email": ' + TOO_DEEP + "}", "content_type": "application/json"},
+    "too large": {"data": TOO_LARGE, "content_type": "application/json"},
+    "too large, chunked": {
+        "input_stream": io.BytesIO(TOO_LARGE.encode()),
+        "content_type": "application/json",
+        "headers": {"Transfer-Encoding": "chunked"},
+        "environ_overrides": {"wsgi.input_terminated": True},
+    },
+    "not JSON": {"data": "email=a.hv@example.org", "content_type": "application/json"},
+    "not UTF-8": {"data": b'{"email": "\xff"}', "content_type": "application/json"},
+    "not an object": {"json": ["a.hv@example.org", WRONG]},
+    "email not a string": {"json": {"email": ["a.hv@example.org"], "password": WRONG}},
+    "email a lone surrogate": {
+        "data": '{"email": "\\ud800", "password": "x"}',
+        "content_type": "application/json",
+    },
+}
+
+
+@pytest.mark.parametrize("kind", MALFORMED)
+def test_malformed_bodies_neither_weaken_nor_reset_the_account_count(coalition, client, kind):
+    # Were a malformed body to break the limiter's key, the limiter would take its storage for
+    # dead and count in an empty memory store for a while: the failures before would be lost.
+    for _ in range(10):
+        assert_problem(login(client, "a.hv@example.org", WRONG), 401)
+        if "input_stream" in MALFORMED[kind]:
+            MALFORMED[kind]["input_stream"].seek(0)
+        response = client.post(
+            f"{BASE}/auth/login", environ_base={"REMOTE_ADDR": "10.0.0.1"}, **MALFORMED[kind]
+        )
+        assert response.status_code not in (200, 401, 429)
+
+    assert_throttled(login(client, "a.hv@example.org", PASSWORD))
+    assert not limiter._storage_dead
+
+
+def change_password(api, current: str):
+    return api.post(
+        "/me/password", json={"current_password": current, "new_password": "a new long password"}
+    )
+
+
+def test_a_wrong_current_password_is_a_failure_of_the_account(coalition, api_as, client):
+    api = api_as(coalition.a.visitor)
+    for _ in range(10):
+        assert_problem(change_password(api, WRONG), 422, "current_password")
+
+    assert_throttled(change_password(api, PASSWORD))
+    # One budget per account: its logins are throttled too, its colleagues' are not.
+    assert_throttled(login(client, "a.hv@example.org", PASSWORD))
+    assert login(client, "a.hv2@example.org", PASSWORD).status_code == 200
+
+
+def test_failed_logins_and_wrong_current_passwords_share_one_budget(coalition, api_as, client):
+    api = api_as(coalition.a.visitor)
+    for _ in range(5):
+        assert_problem(login(client, "a.hv@example.org", WRONG), 401)
+        assert_problem(change_password(api, WRONG), 422, "current_password")
+
+    assert_throttled(change_password(api, PASSWORD))
+
+
+def test_a_right_current_password_does_not_count(coalition, api_as, client):
+    api = api_as(coalition.a.visitor)
+    for _ in range(9):
+        assert_problem(login(client, "a.hv@example.org", WRONG), 401)
+
+    assert change_password(api, PASSWORD).status_code == 204
+    assert login(client, "a.hv@example.org", "a new long password").status_code == 200
