@@ -143,10 +143,7 @@ class Users(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, body: LazyInput) -> Any:
         """Add a user (agency admins: to their agency, not as admin)."""
-        raw = body.peek()
-        if isinstance(raw.get("role"), str):
-            agency = users.agency_named(raw.get("agency_id")) or current_user.agency
-            users.check_may_manage(current_user, agency, raw["role"])
+        users.check_create_allowed(current_user, body.peek())
         return with_etag(users.create_user(current_user, body.load()), 201)
 
 
@@ -163,7 +160,8 @@ class UserById(MethodView):
     @blp.response(200, UserSchema)
     @blp.alt_response(409, response="CONFLICT")
     def patch(self, body: LazyInput, user_id: uuid.UUID) -> Any:
-        """Change a user; deactivating or resetting the password ends their sign-ins at once."""
+        """Change a user; deactivating or resetting the password ends their sign-ins at once.
+        Nobody changes their own password (see /me/password), role or active here."""
         user = users.get_user(current_user, user_id)
         users.check_update_allowed(current_user, user, body.peek())
         check_if_match(user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from flask import request
 from sqlalchemy import Select, select
 
 from hvcase.audit import services as audit
@@ -76,7 +77,10 @@ def resolve_agency(actor: User, data: dict[str, Any]) -> Agency | None:
     if agency_id is None:
         raise ValidationFailed({"agency_id": ["Required for this role."]})
     if actor.role != "admin" and agency_id != actor.agency_id:
-        raise ValidationFailed({"agency_id": ["You may add users to your own agency only."]})
+        raise Forbidden(
+            "An agency admin manages the users of their own agency only.",
+            errors={"agency_id": ["Only your own agency."]},
+        )
     agency = db.session.get(Agency, agency_id)
     if agency is None:
         raise ValidationFailed({"agency_id": ["No such agency."]})
@@ -112,19 +116,85 @@ def create_user(actor: User, data: dict[str, Any]) -> User:
     return user
 
 
+def check_create_allowed(actor: User, raw: dict[str, Any]) -> None:
+    """403, before the body is judged, when the caller may not give the role it sent or names
+    an agency not its own (``raw``: the unvalidated body)."""
+    _check_agency_named(actor, raw)
+    if isinstance(raw.get("role"), str):
+        agency = agency_named(raw.get("agency_id")) or actor.agency
+        check_may_manage(actor, agency, raw["role"])
+
+
 def check_update_allowed(actor: User, user: User, data: dict[str, Any]) -> None:
-    """403 when the role may not change this user, or may not set a field it sent."""
+    """403 when the role may not change this user, or may not set a field it sent (``data``:
+    the unvalidated body)."""
     check_may_manage(actor, user.agency, user.role)
+    _check_agency_named(actor, data)
+    if user.id == actor.id:
+        _check_not_own_account(user, data)
     if isinstance(data.get("role"), str):
         check_may_manage(actor, user.agency, data["role"])
 
 
-def agency_named(raw: Any) -> Agency | None:
-    """The agency a raw (unvalidated) ``agency_id`` names, if it is one."""
+def _check_agency_named(actor: User, raw: dict[str, Any]) -> None:
+    """An agency admin naming another agency's id is refused as a role refusal (403), not as a
+    bad body: it is a field value the role may not set. Whether that agency exists is not told."""
+    if actor.role == "admin":
+        return
+    named = _uuid(raw.get("agency_id"))
+    if named is not None and named != actor.agency_id:
+        raise Forbidden(
+            "An agency admin manages the users of their own agency only.",
+            errors={"agency_id": ["Only your own agency."]},
+        )
+
+
+# What nobody changes of their own account through /users: a password changes only through
+# /me/password (which asks for the current one), and a role or ``active`` never by oneself.
+OWN_ACCOUNT_FIELDS = ("password", "role", "active")
+
+
+def _check_not_own_account(user: User, raw: dict[str, Any]) -> None:
+    """403, audited as ``denied``, for a change of one's own password, role or ``active``. A
+    role or ``active`` sent back unchanged (a client returning what it received) is no change."""
+    fields = [
+        name
+        for name in OWN_ACCOUNT_FIELDS
+        if name in raw and (name == "password" or raw[name] != getattr(user, name))
+    ]
+    if not fields:
+        return
+    audit.record(
+        "denied",
+        object_type="user",
+        object_id=user.id,
+        object_agency_id=user.agency_id,
+        detail={"status": 403, "method": request.method, "path": request.path, "fields": fields},
+        lasting=True,
+    )
+    messages = {
+        "password": "Change your own password through POST /me/password.",
+        "role": "Nobody changes their own role.",
+        "active": "Nobody activates or deactivates their own account.",
+    }
+    raise Forbidden(
+        f"You may not change your own {', '.join(fields)} here.",
+        errors={name: [messages[name]] for name in fields},
+    )
+
+
+def _uuid(raw: Any) -> uuid.UUID | None:
+    """A raw (unvalidated) value as a UUID, if it is one."""
     try:
-        return db.session.get(Agency, uuid.UUID(str(raw))) if raw else None
+        return uuid.UUID(raw) if isinstance(raw, str) else None
     except ValueError:
         return None
+
+
+def agency_named(raw: Any) -> Agency | None:
+    """The agency a raw (unvalidated) ``agency_id`` names, if it is one."""
+    named = _uuid(raw)
+    return db.session.get(Agency, named) if named is not None else None
 
 
 def update_user(actor: User, user: User, data: dict[str, Any]) -> User:

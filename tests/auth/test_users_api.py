@@ -199,7 +199,7 @@ def test_an_agency_admin_adds_users_to_their_own_agency_only(coalition, api_as):
 
     response = admin.post("/users", json=new_user(agency_id=str(coalition.b.agency.id)))
 
-    assert_problem(response, 422, "agency_id")
+    assert_problem(response, 403, "agency_id")
     assert ids(admin.get("/users?role=home_visitor")) == {
         str(coalition.a.visitor.id),
         str(coalition.a.other_visitor.id),
