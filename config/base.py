@@ -36,7 +36,9 @@ PASSWORD_HASH_PROFILE = "owasp"
 # Idempotency-Key responses are kept at least this long.
 IDEMPOTENCY_TTL_HOURS = 48
 
-# Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.
+# Number of reverse proxies in front of the app whose X-Forwarded-For is trusted: none by
+# default, in every environment (a client could otherwise forge its address, and with it escape
+# the per-address login limit). The deployment says how many stand in front of it.
 PROXY_COUNT = 0
 
 LOG_LEVEL = "INFO"

@@ -17,6 +17,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 
+# A production secret key signs every session cookie: shorter ones can be guessed.
+MIN_SECRET_KEY_LENGTH = 32
+
 
 def create_app(env: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
@@ -32,11 +35,13 @@ def create_app(env: str | None = None, overrides: dict[str, Any] | None = None) 
 def configure(app: Flask, env: str | None, overrides: dict[str, Any] | None) -> None:
     app.config.from_mapping(config.load(env))
     app.config.from_mapping(overrides or {})
-    if app.config["ENV_NAME"] == "production" and app.config["SECRET_KEY"] in (
-        "",
-        config.DEVELOPMENT_SECRET_KEY,
-    ):
-        raise RuntimeError("Set HVCASE_SECRET_KEY: production refuses the development secret key.")
+    if app.config["ENV_NAME"] == "production":
+        secret = app.config["SECRET_KEY"]
+        if secret == config.DEVELOPMENT_SECRET_KEY or len(secret) < MIN_SECRET_KEY_LENGTH:
+            raise RuntimeError(
+                f"Set HVCASE_SECRET_KEY to a random string of at least {MIN_SECRET_KEY_LENGTH} "
+                "characters: production refuses a shorter one and the development key."
+            )
     url = app.config.get("DATABASE_URL")
     if not url:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -71,6 +76,8 @@ def configure(app: Flask, env: str | None, overrides: dict[str, Any] | None) -> 
     )
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("hvcase").setLevel(app.config["LOG_LEVEL"])
+    # The client address is the connection's unless the deployment says how many proxies in
+    # front of it to trust (none by default): a trusted X-Forwarded-For names the client.
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]

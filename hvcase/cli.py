@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from hvcase.auth.models import User
@@ -39,8 +39,15 @@ def create_admin(email: str, name: str, password: str) -> None:
 
 @click.command("seed-demo")
 def seed_demo() -> None:
-    """Load demo data (a coalition, its agencies and users of every role) and print the logins."""
+    """Load demo data (a coalition, its agencies and users of every role) and print the logins.
+    Never in production: the demo accounts share a published password."""
     from hvcase import demo
+
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException(
+            "seed-demo never runs in production (HVCASE_ENV=production): its accounts share a "
+            "published password. Nothing was written."
+        )
 
     logins = demo.seed()
     db.session.commit()

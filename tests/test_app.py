@@ -10,13 +10,15 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import config
 from hvcase import create_app, database_url
 from hvcase.auth.models import User
+from hvcase.common.net import client_address
 from hvcase.demo import LOGINS, PASSWORD
 from hvcase.extensions import db
+from hvcase.organisations.models import Agency
 from hvcase.serving import tune_garbage_collection
 
 
@@ -39,9 +41,9 @@ def test_an_unknown_environment_is_refused():
         config.load("staging", {})
 
 
-@pytest.mark.parametrize("secret", ["", config.DEVELOPMENT_SECRET_KEY])
+@pytest.mark.parametrize("secret", ["", config.DEVELOPMENT_SECRET_KEY, "s" * 31])
 def test_production_refuses_to_start_without_a_real_secret_key(secret, tmp_path):
-    with pytest.raises(RuntimeError, match="HVCASE_SECRET_KEY"):
+    with pytest.raises(RuntimeError, match=r"HVCASE_SECRET_KEY .*at least 32 characters"):
         create_app(
             "production",
             {"SECRET_KEY": secret, "DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite"},
@@ -51,9 +53,45 @@ def test_production_refuses_to_start_without_a_real_secret_key(secret, tmp_path)
 def test_production_starts_with_its_own_secret_key(tmp_path):
     app = create_app(
         "production",
-        {"SECRET_KEY": "a-long-random-secret", "DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite"},
+        {"SECRET_KEY": "s" * 32, "DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite"},
     )
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize("env", config.ENVIRONMENTS)
+def test_no_proxy_is_trusted_unless_the_deployment_says_how_many(env):
+    assert config.load(env, {})["PROXY_COUNT"] == 0
+    assert config.load(env, {"HVCASE_PROXY_COUNT": "2"})["PROXY_COUNT"] == 2
+
+
+def _address_seen(env: str, tmp_path, **overrides) -> str:
+    """The client address the app takes for a request from 10.9.9.9 whose X-Forwarded-For
+    names 203.0.113.50."""
+    app = create_app(
+        env,
+        {"DATABASE_URL": f"sqlite:///{tmp_path}/a.sqlite", "SECRET_KEY": "s" * 32, **overrides},
+    )
+
+    def address() -> str:
+        return client_address()
+
+    address.is_public = True  # type: ignore[attr-defined]
+    app.add_url_rule("/address", view_func=address)
+    response = app.test_client().get(
+        "/address",
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+        headers={"X-Forwarded-For": "203.0.113.50"},
+    )
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_the_client_address_is_the_connections_by_default(env, tmp_path):
+    assert _address_seen(env, tmp_path) == "10.9.9.9"
+
+
+def test_the_client_address_comes_from_the_proxies_the_deployment_trusts(tmp_path):
+    assert _address_seen("production", tmp_path, PROXY_COUNT=1) == "203.0.113.50"
 
 
 @pytest.fixture
@@ -172,3 +210,16 @@ def test_a_hung_rate_limit_storage_does_not_stall_sign_ins(tmp_path):
     # lacks a password), well before redis-py's own 5 s wait.
     assert answer["status"] == 422
     assert answer["seconds"] < 2.5
+
+
+def test_seed_demo_never_runs_in_production(app, monkeypatch):
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+
+    assert result.exit_code != 0
+    assert "production" in result.output
+    assert PASSWORD not in result.output
+    emails = [email for email, _role, _agency in LOGINS]
+    assert db.session.scalar(select(func.count()).where(User.email.in_(emails))) == 0
+    assert db.session.scalar(select(func.count()).select_from(Agency)) == 0
