@@ -114,9 +114,15 @@ def idempotent(view: Callable) -> Callable:
 
 
 def _forget_expired(user_id: uuid.UUID, key: str) -> None:
+    """Make room for the key if its last use has expired. Only an expired row: one that a
+    concurrent request has just committed is the answer to this request, not in its way (a
+    delete of any row with the key let a concurrent repeat create a second record)."""
+    ttl = timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
     db.session.execute(
         delete(IdempotencyRecord).where(
-            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.created_at <= utcnow() - ttl,
         )
     )
 

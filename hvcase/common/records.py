@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import marshmallow as ma
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from hvcase.common.errors import NotFound, ValidationFailed
 from hvcase.common.versioning import check_if_match
@@ -109,8 +111,38 @@ def locate(kind: Kind, user: Any, record_id: uuid.UUID, *, op: str = "upsert") -
         return None
     record = kind.find(user, record_id)
     kind.may(user, op, record)
+    _lock(record)
     check_if_match(record)
     return record
+
+
+def _lock(record: Any) -> None:
+    """Hold the record's row until the commit, read as it stands: concurrent writes without
+    ``If-Match`` then apply one after the other, each answering as it would alone (a 412 is
+    only ever the answer to a stale ``If-Match``). SQLite's writers are one at a time already."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        model = type(record)
+        db.session.execute(select(model.id).where(model.id == record.id).with_for_update())
+        db.session.refresh(record)  # as the write before this one left it
+
+
+def put_by_id(
+    kind: Kind, user: Any, record_id: uuid.UUID, load_body: Callable[[], dict[str, Any]]
+) -> tuple[Any, bool]:
+    """A REST PUT through every step: (the record, True when created). Two identical PUTs of
+    a new id at once create it once: the one that finds it created meanwhile replaces it, as
+    it would have had it come second (so it changes nothing)."""
+    current = locate(kind, user, record_id)
+    data = load_body()
+    if current is not None:
+        return put(kind, user, record_id, data, current)
+    try:
+        with db.session.begin_nested():
+            return put(kind, user, record_id, data, None)
+    except IntegrityError:
+        db.session.expire_all()
+    current = locate(kind, user, record_id)
+    return put(kind, user, record_id, data, current)
 
 
 def put(kind: Kind, user: Any, record_id: uuid.UUID, data: dict[str, Any], current: Any) -> Any:

@@ -96,8 +96,7 @@ class FamilyById(MethodView):
     def put(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Create the family with this id (201), or replace its family-level fields and upsert
         the listed caregivers and children (200). Repeating it changes nothing."""
-        current = records.locate(FAMILY, current_user, family_id)
-        family, created = records.put(FAMILY, current_user, family_id, body.load(), current)
+        family, created = records.put_by_id(FAMILY, current_user, family_id, body.load)
         return with_etag(family, 201 if created else 200)
 
     @require_family_role(*FAMILY_DATA)  # voiding: VOID_FAMILY roles, the pipeline's role step
@@ -224,8 +223,7 @@ def _member_routes(
         @blp.alt_response(201, schema=out_schema, description="Created with this id")
         @blp.alt_response(409, response=CONFLICT)
         def put(self, body: LazyInput, member_id: uuid.UUID) -> Any:
-            current = records.locate(kind, current_user, member_id)
-            member, created = records.put(kind, current_user, member_id, body.load(), current)
+            member, created = records.put_by_id(kind, current_user, member_id, body.load)
             return with_etag(member, 201 if created else 200)
 
         @require_family_role(*FAMILY_DATA)

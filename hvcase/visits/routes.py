@@ -70,8 +70,7 @@ class VisitById(MethodView):
     @blp.alt_response(409, response=CONFLICT)
     def put(self, body: LazyInput, visit_id: uuid.UUID) -> Any:
         """Create the visit with this id (201) or replace it (200); repeating changes nothing."""
-        current = records.locate(VISIT, current_user, visit_id)
-        visit, created = records.put(VISIT, current_user, visit_id, body.load(), current)
+        visit, created = records.put_by_id(VISIT, current_user, visit_id, body.load)
         return with_etag(visit, 201 if created else 200)
 
     @require_family_role(*FAMILY_DATA)
