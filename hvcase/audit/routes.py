@@ -24,6 +24,9 @@ class AuditEvents(MethodView):
     @blp.response(200, page_of(AuditEventSchema))
     def get(self, args: dict) -> Any:
         """Events of one's agency's users and on one's agency's records (admins: all).
-        Newest first."""
+        Newest first. A search's ``q`` reads "[redacted]" but to the admins of the agency
+        searched."""
         filters = {k: v for k, v in args.items() if k not in ("page", "per_page")}
-        return paginate(services.events_for(current_user, filters), args)
+        page = paginate(services.events_for(current_user, filters), args)
+        page["items"] = services.shown_to(current_user, page["items"])
+        return page

@@ -91,3 +91,38 @@ def events_for(user: Any, filters: dict[str, Any]) -> Select:
         end = datetime.combine(filters["to"] + timedelta(days=1), time.min, tzinfo=UTC)
         stmt = stmt.where(AuditEvent.at < end)
     return stmt.order_by(AuditEvent.at.desc(), AuditEvent.id)
+
+
+REDACTED = "[redacted]"
+
+
+def shown_to(viewer: Any, events: list[AuditEvent]) -> list[dict[str, Any]]:
+    """The events as ``viewer`` may read them. The text of a search's ``q`` is family data
+    (a name typed in a search box): only the admins of the agency searched read it, everyone
+    else (the deployment's admin included) reads ``"[redacted]"``. Redacted here, at read
+    time: the stored event keeps it (and nothing may change a stored event)."""
+    shown = []
+    for event in events:
+        detail = dict(event.detail or {})
+        if "q" in detail and not _reads_search_text(viewer, event):
+            detail["q"] = REDACTED
+        shown.append(
+            {
+                "id": event.id,
+                "at": event.at,
+                "user_id": event.user_id,
+                "action": event.action,
+                "object_type": event.object_type,
+                "object_id": event.object_id,
+                "ip": event.ip,
+                "detail": detail,
+            }
+        )
+    return shown
+
+
+def _reads_search_text(viewer: Any, event: AuditEvent) -> bool:
+    # The agency searched: the family's for a search within one family, else the searcher's
+    # (a search never reaches past its caller's agency).
+    searched = event.object_agency_id or event.actor_agency_id
+    return viewer.role == "agency_admin" and searched is not None and viewer.agency_id == searched

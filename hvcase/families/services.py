@@ -107,11 +107,12 @@ def void_record(record: Any, reason: str | None, object_type: str, agency_id: An
 # Reading -----------------------------------------------------------------------------------
 
 
-def deny_family(family_id: uuid.UUID) -> None:
-    """Audit a family id the caller asked for outside their scope (``denied``, 404), the same
-    whether or not it exists; the event names the owning agency when there is one."""
+def deny_family(family_id: uuid.UUID, status: int = 404) -> None:
+    """Audit a family id the caller asked for outside their scope (``denied``), the same
+    whether or not it exists; the event names the owning agency when there is one, and the
+    status the request is answered with (404 for a path, 422 for a body's ``family_id``)."""
     owner = db.session.scalar(select(Family.agency_id).where(Family.id == family_id))
-    record_denied("family", family_id, 404, owner)
+    record_denied("family", family_id, status, owner)
 
 
 def get_family(user: User, family_id: uuid.UUID, *, read: bool = False) -> Family:

@@ -101,7 +101,7 @@ def families_for(user: User, family_ids: set[uuid.UUID]) -> dict[uuid.UUID, Fami
 def _family_for(user: User, family_id: uuid.UUID) -> Family:
     family = families_for(user, {family_id}).get(family_id)
     if family is None:
-        deny_family(family_id)
+        deny_family(family_id, 422)  # answered as a family that does not exist: a 422
         raise ValidationFailed({"family_id": ["No such family."]})
     return family
 
