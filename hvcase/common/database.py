@@ -1,7 +1,15 @@
-"""Engine set-up that makes SQLite behave: foreign keys on, and real SAVEPOINTs.
+"""Engine set-up that makes SQLite behave: foreign keys on, real SAVEPOINTs, and writers that
+wait their turn.
 
 pysqlite's own transaction handling does not emit BEGIN before a SAVEPOINT; SQLAlchemy's
 documented recipe takes over BEGIN so that nested transactions (one per /sync change) work.
+
+Every transaction begins IMMEDIATE, taking the write lock at once and waiting for it (the busy
+timeout) instead of failing: in WAL mode a transaction that reads first and writes later
+cannot wait for the lock (SQLite answers "database is locked" at once, since its snapshot may
+be stale), and nearly every request writes (an audit event, if nothing else). Past the
+timeout the answer is a 503 with Retry-After (hvcase/common/errors.py), never a 500. One
+writer at a time is what the embedded default is for: a small program's few tablets.
 """
 
 from __future__ import annotations
@@ -14,18 +22,20 @@ from sqlalchemy.engine import Engine
 
 from hvcase.extensions import db
 
+BUSY_TIMEOUT_MS = 10_000  # how long a SQLite writer waits for its turn (API.md: at least 5 s)
+
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def prepare_engine(engine: Engine) -> None:
