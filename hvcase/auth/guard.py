@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
-from flask import Flask, Request, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from flask_login import current_user
 
 from hvcase.auth import services
@@ -60,6 +60,7 @@ def require_sign_in() -> None:
         return
     if not current_user.is_authenticated:
         raise Unauthorized("Sign in first: a session cookie or a bearer token is required.")
+    g.signed_in = True
     login_session = g.get("login_session")
     if request.method not in SAFE_METHODS and login_session is not None:
         sent = request.headers.get("X-CSRF-Token", "")
@@ -67,7 +68,21 @@ def require_sign_in() -> None:
             raise Forbidden("A valid X-CSRF-Token header is required (GET /auth/csrf).")
 
 
+def no_store_when_signed_in(response: Response) -> Response:
+    """``Cache-Control: no-store`` on every response of a signed-in request (family data, a
+    user's record, an error about either), so that no browser or proxy keeps a copy. A request
+    is signed in when this guard let it through as someone, or when it signed someone in (a
+    login, whose user the response carries). Requests the guard does not authenticate (the
+    public OpenAPI document and its UI, health, an unknown path) stay cacheable: the flag is
+    set by the guard, not read from Flask-Login, whose template context loads the user of any
+    page it renders (the docs UI included)."""
+    if g.get("signed_in"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = None  # server-side sessions do this job
     app.before_request(require_sign_in)
+    app.after_request(no_store_when_signed_in)

@@ -85,12 +85,14 @@ class Tokens(MethodView):
         data = body.load()
         user = services.authenticate(data["email"], data["password"])
         token, secret = services.issue_token(user, data["device_name"])
-        return {
+        body = {
             "token": secret,
             "id": token.id,
             "device_name": token.device_name,
             "expires_at": token.expires_at,
         }
+        # The secret is shown once: no cache keeps it (nobody is signed in by this request).
+        return body, 201, {"Cache-Control": "no-store"}
 
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_of(TokenSchema))

@@ -82,6 +82,7 @@ def start_session(user: User) -> LoginSession:
     session["sid"] = str(row.id)
     session.permanent = True
     g.login_session = row
+    g.signed_in = True  # its response carries the user: never cached (guard.py)
     audit.record(
         "login",
         object_type="user",

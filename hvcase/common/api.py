@@ -139,6 +139,14 @@ class Api(flask_smorest.Api):
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
                 prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+            if status == 401:
+                response["headers"] = {
+                    "WWW-Authenticate": {
+                        "description": "Always `Bearer`: the scheme that signs a request in.",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                }
             self.spec.components.response(status.name, response, lazy=True)
         self.spec.components.security_scheme(
             "bearerAuth",

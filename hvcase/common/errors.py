@@ -97,6 +97,9 @@ def problem_response(
     )
     for name, value in (headers or {}).items():
         response.headers[name] = value
+    if status == 401 and "WWW-Authenticate" not in response.headers:
+        # Every 401 names the scheme that would sign the request in (RFC 9110, 11.6.1).
+        response.headers["WWW-Authenticate"] = "Bearer"
     return response
 
 
