@@ -187,7 +187,8 @@ def apply(
     kind.may(user, change["op"], record)  # a refusal audited with the record it concerns
     before = kind.fingerprint(record) if record is not None else None
     if change["op"] == "void":
-        if record is None:
+        if record is None:  # nothing to void: the audited 404, as for an id out of scope
+            kind.find(user, record_id)
             raise NotFound()
         record = void(kind, user, record, body().get("void_reason"))
     else:

@@ -707,3 +707,15 @@ def test_a_home_visitor_may_not_move_a_family_through_sync(coalition, api):
     assert answer["results"][0]["status"] == "rejected"
     assert "data.home_visitor_id" in answer["results"][0]["errors"]
     assert fresh("family", family.id).home_visitor_id == coalition.a.visitor.id
+
+
+def test_a_void_of_an_id_never_recorded_is_not_found_and_audited_as_denied(coalition, api):
+    unknown = uuid.uuid4()
+
+    answer = sync(api, [void("visit", unknown, "Never was")])
+
+    assert answer["results"] == [
+        {"id": str(unknown), "status": "rejected", "errors": {"id": ["not found"]}}
+    ]
+    (denied,) = audit_events("denied", object_id=unknown)
+    assert (denied.user_id, denied.detail["status"]) == (coalition.a.visitor.id, 404)
