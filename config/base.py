@@ -4,6 +4,8 @@ from datetime import timedelta
 
 # Where the data lives. None: a SQLite file in the instance folder.
 DATABASE_URL: str | None = None
+# On SQLite, how many milliseconds a writer waits for its turn before the answer is a 503.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Celery broker and result backend. None: tasks run in-process (no worker needed).
 REDIS_URL: str | None = None
 # Flask-Limiter storage; defaults to REDIS_URL when that is set, else process memory.

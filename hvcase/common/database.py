@@ -22,14 +22,16 @@ from sqlalchemy.engine import Engine
 
 from hvcase.extensions import db
 
-BUSY_TIMEOUT_MS = 10_000  # how long a SQLite writer waits for its turn (API.md: at least 5 s)
+# How long a SQLite writer waits for its turn, unless SQLITE_BUSY_TIMEOUT_MS says otherwise
+# (DESIGN.md: at least 5 s; a test may set less to reach the 503 quickly).
+BUSY_TIMEOUT_MS = 10_000
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
@@ -38,12 +40,17 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def prepare_engine(engine: Engine) -> None:
-    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_connect):
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+def prepare_engine(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+    if engine.dialect.name != "sqlite" or event.contains(engine, "begin", _sqlite_begin):
+        return
+
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        _sqlite_connect(dbapi_connection, busy_timeout_ms)
+
+    event.listen(engine, "connect", connect)
+    event.listen(engine, "begin", _sqlite_begin)
 
 
 def init_app(app: Flask) -> None:
     with app.app_context():
-        prepare_engine(db.engine)
+        prepare_engine(db.engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS))
