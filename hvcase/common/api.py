@@ -4,8 +4,8 @@
 - the body is parsed only when a view reaches it (after authentication, role, scope and
   ``If-Match``), and a non-JSON body is a 415;
 - statuses that every operation of a kind can answer (401 when signed out, 403 for CSRF, 404 on
-  record paths, 400/413/415/422 on bodies) are declared by one spec plugin from the facts that
-  cause them, so the document cannot forget one.
+  record paths, 400/413/415/422 on bodies, 503 on all) are declared by one spec plugin from the
+  facts that cause them, so the document cannot forget one.
 """
 
 from __future__ import annotations
@@ -117,6 +117,9 @@ class StandardResponsesPlugin(BasePlugin):
                     declare(status)
             if any(p.get("in") == "query" for p in operation.get("parameters", []) if "in" in p):
                 declare(422)
+            # Every operation reads the database (a signed-in one to check its session or
+            # token, the public ones to sign in or to check it): out of reach, it is a 503.
+            declare(503)
 
 
 class Api(flask_smorest.Api):
@@ -145,6 +148,14 @@ class Api(flask_smorest.Api):
                         "description": "Always `Bearer`: the scheme that signs a request in.",
                         "required": True,
                         "schema": {"type": "string"},
+                    }
+                }
+            if status == 503:
+                response["headers"] = {
+                    "Retry-After": {
+                        "description": "Seconds to wait before trying again.",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[0-9]+$"},
                     }
                 }
             self.spec.components.response(status.name, response, lazy=True)

@@ -19,6 +19,8 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Seconds a client waits before retrying a 503 (the database unreachable or too busy).
+RETRY_AFTER_SECONDS = "5"
 
 
 class Problem(Exception):
@@ -100,6 +102,9 @@ def problem_response(
     if status == 401 and "WWW-Authenticate" not in response.headers:
         # Every 401 names the scheme that would sign the request in (RFC 9110, 11.6.1).
         response.headers["WWW-Authenticate"] = "Bearer"
+    if status == 503 and "Retry-After" not in response.headers:
+        # Every 503 says when to try again (API.md): a tablet retries it, whoever answered it.
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
     return response
 
 
@@ -190,16 +195,37 @@ def unavailable(error: Exception) -> Response:
     return problem_response(
         503,
         detail="The database is unavailable; try again later.",
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether a database error means the database is out of reach or too busy, not a bug:
+    unreachable, restarting or shutting down (OperationalError); a connection found dead in
+    use (an InterfaceError, or any driver error for which SQLAlchemy invalidated the
+    connection); no pooled connection free in time (the pool's TimeoutError)."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def database_error(error: Exception) -> Response:
+    """Any other database error: a 503 when the database is unavailable, else a bug (500)."""
+    return unavailable(error) if database_unavailable(error) else _unexpected(error)
 
 
 def init_app(app: Flask) -> None:
     """Register the handlers that make every error a problem+json response."""
-    from sqlalchemy.exc import IntegrityError, OperationalError
+    from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
     from sqlalchemy.orm.exc import StaleDataError
 
     app.register_error_handler(OperationalError, unavailable)
+    app.register_error_handler(DBAPIError, database_error)
+    app.register_error_handler(PoolTimeout, database_error)
     app.register_error_handler(StaleDataError, stale_write)
     app.register_error_handler(IntegrityError, integrity_conflict)
     app.register_error_handler(Problem, _problem)

@@ -10,10 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, g
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
-from hvcase.common.errors import integrity_conflict, stale_write, unavailable
+from hvcase.common.errors import (
+    database_unavailable,
+    integrity_conflict,
+    stale_write,
+    unavailable,
+)
 from hvcase.extensions import db
 
 
@@ -34,14 +39,24 @@ def _finish(response: Response) -> Response:
         except IntegrityError as error:
             db.session.rollback()
             return integrity_conflict(error)
-        except OperationalError as error:
+        except SQLAlchemyError as error:
             db.session.rollback()
+            if not database_unavailable(error):
+                raise
             return unavailable(error)
         return response
     db.session.rollback()
     if lasting:
         db.session.add_all(lasting)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except SQLAlchemyError as error:
+            # What had to be recorded (a failed sign-in, a denial) was not: the client is
+            # told to try again, not given the refusal as if it had been.
+            db.session.rollback()
+            if not database_unavailable(error):
+                raise
+            return unavailable(error)
     return response
 
 
