@@ -29,10 +29,13 @@ import base64
 import binascii
 import uuid
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
+import marshmallow as ma
 from sqlalchemy import Select, bindparam, delete, literal, select, tuple_, union_all
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import lazyload
@@ -383,6 +386,32 @@ def _batch_statement(
 # What is sent ------------------------------------------------------------------------------
 
 
+@cache
+def dumper(schema: ma.Schema) -> Callable[[Any], dict[str, Any]]:
+    """``schema.dump`` for one record, with marshmallow's per-field bookkeeping done once for
+    the schema instead of once per value: each field's own ``_serialize`` gives the same
+    output (a test compares both for every kind), at a fraction of the cost of a pull's
+    thousands of records a page. A schema with dump hooks, or a field it cannot read plainly,
+    is dumped by marshmallow itself."""
+    if any(schema._hooks.get(tag) for tag in ("pre_dump", "post_dump")):
+        return schema.dump
+    plain: list[tuple[str, str, ma.fields.Field]] = []
+    for name, one in schema.dump_fields.items():
+        attribute = one.attribute or name
+        if "." in attribute or one.dump_default is not ma.missing:
+            return schema.dump
+        plain.append((one.data_key or name, attribute, one))
+
+    def dump(record: Any) -> dict[str, Any]:
+        out = {}
+        for key, attribute, one in plain:
+            value = getattr(record, attribute, None) if one._CHECK_ATTRIBUTE else None
+            out[key] = one._serialize(value, attribute, record)
+        return out
+
+    return dump
+
+
 def _dump(user: User, rows: list[tuple[int, uuid.UUID, str, uuid.UUID]]) -> list[dict[str, Any]]:
     sent = [(rank, record_id) for rank, record_id, kind, _family in rows if kind != "removed"]
     records = _load(user, sent)
@@ -402,7 +431,7 @@ def _dump(user: User, rows: list[tuple[int, uuid.UUID, str, uuid.UUID]]) -> list
                     "entity": entity.name,
                     "id": record_id,
                     "version": record.version,
-                    "data": entity.pulled.dump(record),
+                    "data": dumper(entity.pulled)(record),
                 }
             )
     return changes
