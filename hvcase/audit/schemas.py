@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from hvcase.audit.models import ACTIONS
-from hvcase.common.schemas import PageArgs, Schema, Timestamp
+from hvcase.common.schemas import Date, PageArgs, Schema, Timestamp
 
 
 class AuditEventSchema(Schema):
@@ -25,5 +25,5 @@ class AuditEventArgs(PageArgs):
     object_type = ma.fields.String(validate=validate.Length(min=1, max=40))
     object_id = ma.fields.String(validate=validate.Length(min=1, max=64))
     action = ma.fields.String(validate=validate.OneOf(ACTIONS))
-    from_ = ma.fields.Date(data_key="from", metadata={"description": "From this day (UTC)"})
-    to = ma.fields.Date(metadata={"description": "To this day (UTC), included"})
+    from_ = Date(data_key="from", metadata={"description": "From this day (UTC)"})
+    to = Date(metadata={"description": "To this day (UTC), included"})

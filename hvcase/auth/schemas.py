@@ -9,7 +9,15 @@ from marshmallow import validate
 
 from hvcase.auth.models import ROLES
 from hvcase.auth.passwords import MAX_LENGTH, MIN_LENGTH
-from hvcase.common.schemas import InputSchema, PageArgs, ResponseOnly, Schema, Timestamp
+from hvcase.common.schemas import (
+    Boolean,
+    InputSchema,
+    Integer,
+    PageArgs,
+    ResponseOnly,
+    Schema,
+    Timestamp,
+)
 
 
 def Email(**kwargs: Any) -> ma.fields.Email:
@@ -69,8 +77,8 @@ class PasswordChangeSchema(Schema):
 
 
 class UserSchema(MeSchema):
-    active = ma.fields.Boolean(required=True)
-    version = ma.fields.Integer(required=True)
+    active = Boolean(required=True)
+    version = Integer(required=True)
     created_at = Timestamp(required=True)
 
 
@@ -82,11 +90,11 @@ class UserCreateSchema(ResponseOnly, InputSchema):
     agency_id = ma.fields.UUID(allow_none=True)
     supervisor_id = ma.fields.UUID(allow_none=True)
     password = Password(required=True)
-    active = ma.fields.Boolean(load_default=True)
+    active = Boolean(load_default=True)
 
 
 class UserUpdateSchema(ResponseOnly, InputSchema):
-    id = ma.fields.UUID(metadata={"description": "Ignored; the path names the user."})
+    id = ma.fields.UUID(metadata={"description": "The path's id; another is a 422."})
     email = Email()
     name = ma.fields.String(validate=validate.Length(min=1, max=200))
     role = ma.fields.String(validate=validate.OneOf(ROLES))
@@ -95,13 +103,14 @@ class UserUpdateSchema(ResponseOnly, InputSchema):
     )
     supervisor_id = ma.fields.UUID(allow_none=True)
     password = Password("A reset, by an admin or agency admin")
-    active = ma.fields.Boolean()
+    active = Boolean()
 
     response_only = (*InputSchema.response_only, "id")
+    optional_accepts_null = False  # a PATCH: null would clear, not leave
 
 
 class UserListArgs(PageArgs):
     role = ma.fields.String(validate=validate.OneOf(ROLES))
-    active = ma.fields.Boolean()
+    active = Boolean()
     supervisor_id = ma.fields.UUID()
     agency_id = ma.fields.UUID()

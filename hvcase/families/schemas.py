@@ -7,8 +7,12 @@ from marshmallow import validate
 
 from hvcase.common.schemas import (
     RESPONSE_ONLY_FIELDS,
+    Boolean,
+    Date,
     InputSchema,
+    Integer,
     PageArgs,
+    QueryArgs,
     ResponseOnly,
     Schema,
     Timestamp,
@@ -40,12 +44,12 @@ class AddressSchema(Schema):
 
 
 class ConsentSchema(Schema):
-    sms_reminders = ma.fields.Boolean(required=True)
-    email_reminders = ma.fields.Boolean(required=True)
+    sms_reminders = Boolean(required=True)
+    email_reminders = Boolean(required=True)
 
 
 class PregnancySchema(Schema):
-    expected_delivery_date = ma.fields.Date(required=True)
+    expected_delivery_date = Date(required=True)
 
 
 # Caregivers and children -------------------------------------------------------------------
@@ -56,9 +60,9 @@ class CaregiverFields(Schema):
     family_id = ma.fields.UUID()
     first_name = name()
     last_name = name()
-    birth_date = ma.fields.Date(allow_none=True)
+    birth_date = Date(allow_none=True)
     relationship = code(codes.RELATIONSHIPS, required=True)
-    primary = ma.fields.Boolean(required=True)
+    primary = Boolean(required=True)
     education = code(codes.EDUCATION, allow_none=True)
     employment = code(codes.EMPLOYMENT, allow_none=True)
     insurance = code(codes.INSURANCE, allow_none=True)
@@ -80,12 +84,12 @@ class ChildFields(Schema):
     family_id = ma.fields.UUID()
     first_name = name()
     last_name = name()
-    birth_date = ma.fields.Date(required=True)
+    birth_date = Date(required=True)
     sex = code(codes.SEXES, allow_none=True)
-    gestational_age_weeks = ma.fields.Integer(allow_none=True, validate=validate.Range(20, 44))
-    gestational_age_days = ma.fields.Integer(allow_none=True, validate=validate.Range(0, 6))
-    birth_weight_grams = ma.fields.Integer(allow_none=True, validate=validate.Range(300, 6500))
-    enrolled = ma.fields.Boolean(load_default=True)
+    gestational_age_weeks = Integer(allow_none=True, validate=validate.Range(20, 44))
+    gestational_age_days = Integer(allow_none=True, validate=validate.Range(0, 6))
+    birth_weight_grams = Integer(allow_none=True, validate=validate.Range(300, 6500))
+    enrolled = Boolean(load_default=True)
 
 
 class ChildInSchema(ResponseOnly, ChildFields, InputSchema):
@@ -102,7 +106,7 @@ class MemberOut(Schema):
     family_id = ma.fields.UUID(required=True)
     first_name = ma.fields.String(required=True)
     last_name = ma.fields.String(required=True)
-    version = ma.fields.Integer(required=True)
+    version = Integer(required=True)
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)
     voided_at = Timestamp(allow_none=True, required=True)
@@ -110,21 +114,21 @@ class MemberOut(Schema):
 
 
 class CaregiverSchema(MemberOut):
-    birth_date = ma.fields.Date(allow_none=True, required=True)
+    birth_date = Date(allow_none=True, required=True)
     relationship = ma.fields.String(required=True, attribute="relationship_to_child")
-    primary = ma.fields.Boolean(required=True)
+    primary = Boolean(required=True)
     education = ma.fields.String(allow_none=True, required=True)
     employment = ma.fields.String(allow_none=True, required=True)
     insurance = ma.fields.String(allow_none=True, required=True)
 
 
 class ChildSchema(MemberOut):
-    birth_date = ma.fields.Date(required=True)
+    birth_date = Date(required=True)
     sex = ma.fields.String(allow_none=True, required=True)
-    gestational_age_weeks = ma.fields.Integer(allow_none=True, required=True)
-    gestational_age_days = ma.fields.Integer(allow_none=True, required=True)
-    birth_weight_grams = ma.fields.Integer(allow_none=True, required=True)
-    enrolled = ma.fields.Boolean(required=True)
+    gestational_age_weeks = Integer(allow_none=True, required=True)
+    gestational_age_days = Integer(allow_none=True, required=True)
+    birth_weight_grams = Integer(allow_none=True, required=True)
+    enrolled = Boolean(required=True)
 
 
 # Families ----------------------------------------------------------------------------------
@@ -145,9 +149,11 @@ class FamilyFields(Schema):
     id = ma.fields.UUID()
     agency_id = ma.fields.UUID()
     home_visitor_id = ma.fields.UUID(allow_none=True)
-    enrolled_on = ma.fields.Date(required=True)
+    enrolled_on = Date(required=True)
     referral_source = code(codes.REFERRAL_SOURCES, allow_none=True)
-    preferred_language = ma.fields.String(allow_none=True, validate=LANGUAGE)
+    preferred_language = ma.fields.String(
+        allow_none=True, validate=[validate.Length(max=35), LANGUAGE]
+    )
     address = ma.fields.Nested(AddressSchema, allow_none=True)
     phone = ma.fields.String(allow_none=True, validate=PHONE)
     email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
@@ -156,8 +162,8 @@ class FamilyFields(Schema):
         ma.fields.String(validate=validate.OneOf(codes.RISK_FACTORS)),
         validate=validate.Length(max=len(codes.RISK_FACTORS)),
     )
-    household_size = ma.fields.Integer(allow_none=True, validate=validate.Range(1, 20))
-    annual_income = ma.fields.Integer(
+    household_size = Integer(allow_none=True, validate=validate.Range(1, 20))
+    annual_income = Integer(
         allow_none=True, validate=validate.Range(0, 100_000_000), metadata={"description": "USD"}
     )
     pregnancy = ma.fields.Nested(PregnancySchema, allow_none=True)
@@ -185,14 +191,13 @@ class FamilyCreateSchema(ResponseOnly, FamilyIgnored, FamilyFields, InputSchema)
         ma.fields.Nested(CaregiverInSchema), required=True, validate=validate.Length(1, 20)
     )
     children = ma.fields.List(ma.fields.Nested(ChildInSchema), validate=validate.Length(max=20))
-    confirm_not_duplicate = ma.fields.Boolean(load_default=False)
+    confirm_not_duplicate = Boolean(load_default=False)
 
 
-def member_version(kind: str) -> ma.fields.Integer:
+def member_version(kind: str) -> Integer:
     """A caregiver's or child's ``version`` inside a family PUT: read, not ignored, so that a
     tablet's older copy of a member cannot silently undo an edit made since."""
-    return ma.fields.Integer(
-        strict=True,
+    return Integer(
         allow_none=True,
         validate=validate.Range(1, 2_147_483_647),
         metadata={
@@ -250,8 +255,8 @@ class FamilySchema(Schema):
     agency_id = ma.fields.UUID(required=True)
     home_visitor_id = ma.fields.UUID(allow_none=True, required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf(codes.STATUSES))
-    enrolled_on = ma.fields.Date(required=True)
-    discharged_on = ma.fields.Date(allow_none=True, required=True)
+    enrolled_on = Date(required=True)
+    discharged_on = Date(allow_none=True, required=True)
     discharge_reason = ma.fields.String(allow_none=True, required=True)
     referral_source = ma.fields.String(allow_none=True, required=True)
     preferred_language = ma.fields.String(allow_none=True, required=True)
@@ -260,15 +265,15 @@ class FamilySchema(Schema):
     email = ma.fields.String(allow_none=True, required=True)
     consent = ma.fields.Nested(ConsentSchema, allow_none=True, required=True)
     risk_factors = ma.fields.List(ma.fields.String(), required=True)
-    household_size = ma.fields.Integer(allow_none=True, required=True)
-    annual_income = ma.fields.Integer(allow_none=True, required=True)
+    household_size = Integer(allow_none=True, required=True)
+    annual_income = Integer(allow_none=True, required=True)
     pregnancy = ma.fields.Nested(PregnancySchema, allow_none=True, required=True)
     caregivers = ma.fields.List(ma.fields.Nested(CaregiverSchema), required=True)
     children = ma.fields.List(ma.fields.Nested(ChildSchema), required=True)
     attention = ma.fields.List(
         ma.fields.String(validate=validate.OneOf(codes.ATTENTION_REASONS)), required=True
     )
-    version = ma.fields.Integer(required=True)
+    version = Integer(required=True)
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)
     voided_at = Timestamp(allow_none=True, required=True)
@@ -286,15 +291,15 @@ class FamilyListArgs(PageArgs):
     status = ma.fields.String(validate=validate.OneOf(codes.STATUSES))
     home_visitor_id = ma.fields.UUID()
     q = ma.fields.String(validate=validate.Length(min=1, max=100))
-    needs_attention = ma.fields.Boolean()
-    include_voided = ma.fields.Boolean(load_default=False)
+    needs_attention = Boolean()
+    include_voided = Boolean(load_default=False)
 
 
 class MemberListArgs(PageArgs):
-    include_voided = ma.fields.Boolean(load_default=False)
+    include_voided = Boolean(load_default=False)
 
 
-class VoidArgs(Schema):
+class VoidArgs(QueryArgs):
     reason = ma.fields.String(validate=validate.Length(min=1, max=500))
 
 
@@ -311,18 +316,18 @@ class AssignmentSchema(Schema):
 
 
 class DischargeInSchema(InputSchema):
-    discharged_on = ma.fields.Date(required=True)
+    discharged_on = Date(required=True)
     reason = code(codes.DISCHARGE_REASONS, required=True)
     note = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
 class EnrollmentInSchema(InputSchema):
-    enrolled_on = ma.fields.Date(required=True)
+    enrolled_on = Date(required=True)
     home_visitor_id = ma.fields.UUID(allow_none=True)
 
 
 class EnrollmentSchema(Schema):
     id = ma.fields.UUID(required=True)
-    enrolled_on = ma.fields.Date(required=True)
-    discharged_on = ma.fields.Date(allow_none=True, required=True)
+    enrolled_on = Date(required=True)
+    discharged_on = Date(allow_none=True, required=True)
     discharge_reason = ma.fields.String(allow_none=True, required=True)

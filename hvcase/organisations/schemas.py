@@ -8,14 +8,22 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from hvcase.common.schemas import InputSchema, PageArgs, ResponseOnly, Schema, Timestamp
+from hvcase.common.schemas import (
+    Float,
+    InputSchema,
+    Integer,
+    PageArgs,
+    ResponseOnly,
+    Schema,
+    Timestamp,
+)
 from hvcase.organisations.models import AGENCY_KINDS, PROGRAM_MODELS
 from hvcase.organisations.settings import TIMEZONES, SettingsSchema
 
 TimeZone = validate.OneOf(sorted(TIMEZONES), error="Not an IANA time zone name.")
 
 
-class Hundredths(ma.fields.Float):
+class Hundredths(Float):
     """A number kept to two decimal places, as its column stores it. Rounded once validated as
     sent (half away from zero, as PostgreSQL's numeric does), so the answer shows what was saved
     and sending the same value again changes nothing (no new version)."""
@@ -29,7 +37,6 @@ class Hundredths(ma.fields.Float):
 
 def VisitsPerMonth(**kwargs: Any) -> Hundredths:
     return Hundredths(
-        allow_nan=False,
         validate=validate.Range(min=0, max=31),
         metadata={"description": "Rounded to two decimal places"},
         **kwargs,
@@ -43,9 +50,9 @@ class AgencySchema(Schema):
     lead_agency_id = ma.fields.UUID(allow_none=True, required=True)
     model = ma.fields.String(required=True, validate=validate.OneOf(PROGRAM_MODELS))
     timezone = ma.fields.String(required=True)
-    expected_visits_per_month = ma.fields.Float(required=True)
+    expected_visits_per_month = Float(required=True)
     settings = ma.fields.Dict(required=True, metadata={"description": "As set by the agency"})
-    version = ma.fields.Integer(required=True)
+    version = Integer(required=True)
     created_at = Timestamp(required=True)
 
 
@@ -61,7 +68,7 @@ class AgencyCreateSchema(ResponseOnly, InputSchema):
 
 
 class AgencyUpdateSchema(ResponseOnly, InputSchema):
-    id = ma.fields.UUID(metadata={"description": "Ignored; the path names the agency."})
+    id = ma.fields.UUID(metadata={"description": "The path's id; another is a 422."})
     name = ma.fields.String(validate=validate.Length(min=1, max=200))
     kind = ma.fields.String(validate=validate.OneOf(AGENCY_KINDS))
     lead_agency_id = ma.fields.UUID(allow_none=True)
@@ -71,6 +78,7 @@ class AgencyUpdateSchema(ResponseOnly, InputSchema):
     settings = ma.fields.Nested(SettingsSchema, metadata={"description": "Merged into the current"})
 
     response_only = (*InputSchema.response_only, "id")
+    optional_accepts_null = False  # a PATCH: null would clear, not leave
 
 
 class AgencyListArgs(PageArgs):

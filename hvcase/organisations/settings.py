@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 import marshmallow as ma
 from marshmallow import validate
 
-from hvcase.common.schemas import Schema
+from hvcase.common.schemas import InputSchema, Integer, Schema
 from hvcase.referrals.codes import CATEGORIES
 
 ASQ3_INTERVALS = (2, 4, 6, 8, 9, 10, 12, 14, 16, 18, 20, 22, 24, 27, 30, 33, 36, 42, 48, 54, 60)
@@ -33,21 +33,21 @@ class QuietHoursSchema(Schema):
     end = ma.fields.String(required=True, validate=HHMM)
 
 
-class SettingsSchema(Schema):
-    full_term_weeks = ma.fields.Integer(validate=validate.OneOf([38, 39, 40]))
-    epds_positive_at = ma.fields.Integer(validate=validate.OneOf([10, 13]))
+class SettingsSchema(InputSchema):
+    full_term_weeks = Integer(validate=validate.OneOf([38, 39, 40]))
+    epds_positive_at = Integer(validate=validate.OneOf([10, 13]))
     asq_intervals = ma.fields.List(
-        ma.fields.Integer(validate=validate.OneOf(ASQ3_INTERVALS)), validate=validate.Length(max=21)
+        Integer(validate=validate.OneOf(ASQ3_INTERVALS)), validate=validate.Length(max=21)
     )
     asqse_intervals = ma.fields.List(
-        ma.fields.Integer(validate=validate.OneOf(ASQSE2_INTERVALS)),
+        Integer(validate=validate.OneOf(ASQSE2_INTERVALS)),
         validate=validate.Length(max=9),
     )
     quiet_hours = ma.fields.Nested(QuietHoursSchema)
-    visit_reminder_hours = ma.fields.Integer(validate=validate.Range(min=1, max=168))
+    visit_reminder_hours = Integer(validate=validate.Range(min=1, max=168))
     referral_follow_up_days = ma.fields.Dict(
         keys=ma.fields.String(validate=validate.OneOf(CATEGORIES)),
-        values=ma.fields.Integer(validate=validate.Range(min=1, max=365)),
+        values=Integer(validate=validate.Range(min=1, max=365)),
     )
 
 

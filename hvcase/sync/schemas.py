@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from hvcase.common.schemas import InputSchema, Schema
+from hvcase.common.schemas import Boolean, InputSchema, Integer, Schema
 
 ENTITIES = (
     "family",
@@ -24,7 +24,7 @@ class ChangeSchema(InputSchema):
     entity = ma.fields.String(required=True, validate=validate.OneOf(ENTITIES))
     op = ma.fields.String(required=True, validate=validate.OneOf(("upsert", "void")))
     id = ma.fields.UUID(required=True)
-    base_version = ma.fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    base_version = Integer(allow_none=True, validate=validate.Range(min=1))
     data = ma.fields.Dict(
         required=True,
         metadata={"description": "upsert: the record's body as for PUT; void: {void_reason?}"},
@@ -34,7 +34,7 @@ class ChangeSchema(InputSchema):
 class SyncRequestSchema(InputSchema):
     device_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
     cursor = ma.fields.String(allow_none=True, validate=validate.Length(max=200))
-    limit = ma.fields.Integer(load_default=500, validate=validate.Range(1, 1000))
+    limit = Integer(load_default=500, validate=validate.Range(1, 1000))
     changes = ma.fields.List(
         ma.fields.Nested(ChangeSchema), required=True, validate=validate.Length(max=500)
     )
@@ -43,7 +43,7 @@ class SyncRequestSchema(InputSchema):
 class ResultSchema(Schema):
     id = ma.fields.UUID(required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf(OUTCOMES))
-    version = ma.fields.Integer()
+    version = Integer()
     errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
     current = ma.fields.Dict(metadata={"description": "The record as GET returns it"})
 
@@ -51,14 +51,14 @@ class ResultSchema(Schema):
 class PulledChangeSchema(Schema):
     entity = ma.fields.String(required=True, validate=validate.OneOf(ENTITIES))
     id = ma.fields.UUID(required=True)
-    version = ma.fields.Integer()
+    version = Integer()
     data = ma.fields.Dict()
-    voided = ma.fields.Boolean()
-    removed = ma.fields.Boolean()
+    voided = Boolean()
+    removed = Boolean()
 
 
 class SyncResponseSchema(Schema):
     results = ma.fields.List(ma.fields.Nested(ResultSchema), required=True)
     changes = ma.fields.List(ma.fields.Nested(PulledChangeSchema), required=True)
     cursor = ma.fields.String(required=True)
-    more = ma.fields.Boolean(required=True)
+    more = Boolean(required=True)

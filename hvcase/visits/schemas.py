@@ -5,7 +5,16 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from hvcase.common.schemas import InputSchema, PageArgs, ResponseOnly, Schema, Timestamp
+from hvcase.common.schemas import (
+    Boolean,
+    Date,
+    InputSchema,
+    Integer,
+    PageArgs,
+    ResponseOnly,
+    Schema,
+    Timestamp,
+)
 from hvcase.visits import codes
 
 
@@ -17,7 +26,7 @@ class VisitFields(Schema):
     scheduled_for = Timestamp(allow_none=True)
     started_at = Timestamp(allow_none=True)
     ended_at = Timestamp(allow_none=True)
-    duration_minutes = ma.fields.Integer(
+    duration_minutes = Integer(
         allow_none=True, validate=validate.Range(1, codes.MAX_DURATION_MINUTES)
     )
     location = ma.fields.String(allow_none=True, validate=validate.OneOf(codes.LOCATIONS))
@@ -47,13 +56,13 @@ class VisitSchema(Schema):
     scheduled_for = Timestamp(allow_none=True, required=True)
     started_at = Timestamp(allow_none=True, required=True)
     ended_at = Timestamp(allow_none=True, required=True)
-    duration_minutes = ma.fields.Integer(allow_none=True, required=True)
+    duration_minutes = Integer(allow_none=True, required=True)
     location = ma.fields.String(required=True)
     participants = ma.fields.List(ma.fields.UUID(), required=True)
     topics = ma.fields.List(ma.fields.String(), required=True)
     missed_reason = ma.fields.String(allow_none=True, required=True)
     notes = ma.fields.String(allow_none=True, required=True)
-    version = ma.fields.Integer(required=True)
+    version = Integer(required=True)
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)
     voided_at = Timestamp(allow_none=True, required=True)
@@ -64,6 +73,6 @@ class VisitListArgs(PageArgs):
     family_id = ma.fields.UUID()
     home_visitor_id = ma.fields.UUID()
     status = ma.fields.String(validate=validate.OneOf(codes.STATUSES))
-    from_ = ma.fields.Date(data_key="from", metadata={"description": "On or after this day"})
-    to = ma.fields.Date(metadata={"description": "On or before this day"})
-    include_voided = ma.fields.Boolean(load_default=False)
+    from_ = Date(data_key="from", metadata={"description": "On or after this day"})
+    to = Date(metadata={"description": "On or before this day"})
+    include_voided = Boolean(load_default=False)
