@@ -48,9 +48,11 @@ class AppliedChange(db.Model):
     __tablename__ = "sync_applied_changes"
     __table_args__ = (Index("ix_sync_applied_changes_applied_at", "applied_at"),)
 
+    # The digest leads the key: a batch's digests are then found by the index whatever the
+    # device's history (with the device first, PostgreSQL read the device's every change).
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
     device_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     entity: Mapped[str] = mapped_column(String(20), nullable=False)
     record_id: Mapped[uuid.UUID] = mapped_column(nullable=False)
     # The version the change left the record at.

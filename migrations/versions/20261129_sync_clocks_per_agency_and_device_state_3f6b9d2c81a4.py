@@ -74,7 +74,7 @@ def upgrade():
             ["user_id"], ["users.id"], name=op.f("fk_sync_applied_changes_user_id_users")
         ),
         sa.PrimaryKeyConstraint(
-            "user_id", "device_id", "digest", name=op.f("pk_sync_applied_changes")
+            "digest", "user_id", "device_id", name=op.f("pk_sync_applied_changes")
         ),
     )
     op.create_index(
