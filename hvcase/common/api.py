@@ -2,7 +2,10 @@
 
 - errors are ``application/problem+json`` in the OpenAPI document as on the wire;
 - the body is parsed only when a view reaches it (after authentication, role, scope and
-  ``If-Match``), and a non-JSON body is a 415;
+  ``If-Match``), and judged there by one guard, the same for every body (API.md,
+  Conventions): above 2 MiB a 413, however it is sent (chunked included); not JSON a 415;
+  empty, malformed or nested deeper than 32 levels a 400; then the view's schema (422); a
+  PATCH or PUT body naming another id than its path's is a 422 naming ``id``;
 - statuses that every operation of a kind can answer (401 when signed out, 403 for CSRF, 404 on
   record paths, 400/413/415/422 on bodies, 503 on all) are declared by one spec plugin from the
   facts that cause them, so the document cannot forget one.
@@ -11,22 +14,35 @@
 from __future__ import annotations
 
 import http
+import json
 import re
+import uuid
 from collections.abc import Callable
 from copy import deepcopy
 from functools import wraps
-from typing import Any
+from typing import IO, Any
 
+import flask
 import flask_smorest
 import marshmallow as ma
 from apispec import BasePlugin
-from flask import Request, request
+from flask import Flask, g, request
 from flask_smorest.utils import prepare_response
-from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
-from hvcase.common.errors import PROBLEM_MEDIA_TYPE
+from hvcase.common.errors import (
+    PROBLEM_MEDIA_TYPE,
+    BadRequest,
+    ValidationFailed,
+    flatten_messages,
+)
+
+# JSON nested deeper than this is a 400 (API.md): a body that deep is an attack, not a record,
+# and Python's parser itself gives up (RecursionError) a few hundred levels further down.
+MAX_DEPTH = 32
 
 
 class ProblemSchema(ma.Schema):
@@ -45,15 +61,153 @@ class ProblemSchema(ma.Schema):
     )
 
 
-class Parser(FlaskParser):
-    """webargs parser: 415 for a body that is not JSON, 400 for malformed JSON."""
+# The body guard ------------------------------------------------------------------------------
 
-    def _raw_load_json(self, req: Request) -> Any:
-        if not is_json_request(req):
-            if req.content_length or req.headers.get("Transfer-Encoding"):
-                raise UnsupportedMediaType()
-            return core.missing
-        return core.parse_json(req.get_data(cache=True))
+
+class _BoundedStream(LimitedStream):
+    """A body sent without ``Content-Length`` (chunked), read up to the app's limit: one byte
+    more is a 413. Werkzeug's own bounded stream stops at the limit without a word, so a body
+    cut at 2 MiB would be read as if it ended there."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        super().__init__(stream, limit, is_max=True)
+        self._end_checked = False
+
+    def readinto(self, buffer: Any) -> int | None:
+        count = super().readinto(buffer)
+        if self.is_exhausted and not self._end_checked:
+            self._end_checked = True
+            if self._stream.read(1):
+                raise RequestEntityTooLarge()
+        return count
+
+
+class Request(flask.Request):
+    """Flask's request, with the 2 MiB limit held on chunked bodies too."""
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        limit = self.max_content_length
+        if (
+            limit is not None
+            and self.content_length is None
+            and "wsgi.input_terminated" in self.environ  # the server ends the stream (gunicorn)
+        ):
+            return _BoundedStream(self.environ["wsgi.input"], limit)
+        return super().stream
+
+
+def _refuse_large_body() -> None:
+    """413 at once for a body above the limit, before anything else is done with the request
+    (API.md: a 413 may answer at any point), whether or not the view reads a body."""
+    if request.content_length is not None:
+        if request.max_content_length and request.content_length > request.max_content_length:
+            raise RequestEntityTooLarge()
+    elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        request.get_data(cache=True)  # the bounded stream raises past the limit
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# Python refuses to read an integer of more than 4300 digits (a ValueError, as if the JSON were
+# malformed). Any integer past this many digits is outside every range the API declares, so it
+# is read as one that is, and its field answers the 422 that names it.
+_LONGEST_INTEGER = 40
+_TOO_LARGE = 10**_LONGEST_INTEGER
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > _LONGEST_INTEGER:
+        return -_TOO_LARGE if text.startswith("-") else _TOO_LARGE
+    return int(text)
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests containers more than ``MAX_DEPTH`` levels (level by level: no
+    recursion, whatever the depth)."""
+    level = [value]
+    for _ in range(MAX_DEPTH + 1):
+        containers = [item for item in level if isinstance(item, dict | list)]
+        if not containers:
+            return False
+        level = [
+            child
+            for container in containers
+            for child in (container.values() if isinstance(container, dict) else container)
+        ]
+    return any(isinstance(item, dict | list) for item in level)
+
+
+_NO_BODY = object()
+
+
+def json_body() -> Any:
+    """The request's JSON body, judged once per request: 413 above the limit, 400 when empty,
+    415 when not JSON, 400 when malformed (NaN and Infinity included) or nested deeper than
+    ``MAX_DEPTH``. Raises the problem each time it is asked after a failure."""
+    cached = g.get("_json_body", _NO_BODY)
+    if isinstance(cached, Exception):
+        raise cached
+    if cached is not _NO_BODY:
+        return cached
+    try:
+        body = _read_json_body()
+    except Exception as problem:
+        g._json_body = problem
+        raise
+    g._json_body = body
+    return body
+
+
+def _read_json_body() -> Any:
+    data = request.get_data(cache=True)
+    if not data.strip():
+        raise BadRequest("The body is empty: a JSON object is expected.")
+    if not is_json_request(request):
+        raise UnsupportedMediaType()
+    try:
+        body = json.loads(data, parse_constant=_refuse_constant, parse_int=_parse_int)
+    except RecursionError:
+        raise BadRequest(f"The body is nested deeper than {MAX_DEPTH} levels.") from None
+    except ValueError:  # malformed, not UTF-8, NaN or Infinity
+        raise BadRequest("The body is not valid JSON.") from None
+    if _too_deep(body):
+        raise BadRequest(f"The body is nested deeper than {MAX_DEPTH} levels.")
+    return body
+
+
+def peek_json_body() -> Any:
+    """The body, or None when it cannot be read (too large, not JSON, malformed, too deep):
+    for the checks that run before the body is judged. Never raises."""
+    try:
+        return json_body()
+    except Exception:
+        return None
+
+
+def _path_id_errors(body: Any) -> dict[str, list[str]]:
+    """A PATCH or PUT body whose ``id`` differs from its path's (API.md, Records)."""
+    if request.method not in ("PATCH", "PUT") or not isinstance(body, dict):
+        return {}
+    sent = body.get("id")
+    path_ids = [v for v in (request.view_args or {}).values() if isinstance(v, uuid.UUID)]
+    if not isinstance(sent, str) or len(path_ids) != 1:
+        return {}  # absent, null or not a string: the schema's to judge
+    try:
+        same = uuid.UUID(sent) == path_ids[0]
+    except ValueError:
+        return {}  # not a UUID: the schema says so
+    return {} if same else {"id": ["Must be the id of the path."]}
+
+
+class Parser(FlaskParser):
+    """webargs parser, for the query strings (bodies go through ``json_body`` and the view's
+    schema); a JSON body it is asked for is judged by the same guard."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        return json_body()
 
 
 def public(view: Callable) -> Callable:
@@ -63,6 +217,12 @@ def public(view: Callable) -> Callable:
     apidoc.setdefault("manual_doc", {})["security"] = []
     view._apidoc = apidoc  # type: ignore[attr-defined]
     return view
+
+
+def init_body_guard(app: Flask) -> None:
+    """Install the body guard: the bounded request, and the 413 before anything else."""
+    app.request_class = Request
+    app.before_request(_refuse_large_body)
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -77,10 +237,38 @@ class Blueprint(flask_smorest.Blueprint):
         return _lazy_arguments(self, schema, "query")
 
 
+_NULL_OBJECT = {"type": "object", "nullable": True}
+
+
+def _nullable_refs(schema: Any) -> None:
+    """apispec writes a nullable nested schema, for OpenAPI 3.0, as ``anyOf: [{type: object,
+    nullable: true}, {$ref}]``, whose first branch takes any object at all: a generic client
+    then never learns the nested schema's rules. Rewritten ``{allOf: [{$ref}], nullable:
+    true}``: the nested schema, or null."""
+    if isinstance(schema, list):
+        for item in schema:
+            _nullable_refs(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    branches = schema.get("anyOf")
+    if isinstance(branches, list) and _NULL_OBJECT in branches:
+        rest = [branch for branch in branches if branch != _NULL_OBJECT]
+        del schema["anyOf"]
+        schema["allOf"] = rest
+        schema["nullable"] = True
+    for value in schema.values():
+        _nullable_refs(value)
+
+
 class StandardResponsesPlugin(BasePlugin):
-    """Declare the statuses the app's shared machinery can answer for each operation."""
+    """Declare the statuses the app's shared machinery can answer for each operation (and
+    keep the declared schemas as strict as the server: see ``_nullable_refs``)."""
 
     WRITE_METHODS = {"post", "put", "patch", "delete"}
+
+    def schema_helper(self, name: str, definition: dict, **kwargs: Any) -> None:
+        _nullable_refs(definition)  # in place: apispec passes the schema made so far
 
     def operation_helper(
         self, path: str | None = None, operations: dict | None = None, **kwargs: Any
@@ -132,6 +320,10 @@ class Api(flask_smorest.Api):
         spec_kwargs = kwargs.setdefault("spec_kwargs", {})
         spec_kwargs.setdefault("extra_plugins", [StandardResponsesPlugin()])
         super().__init__(*args, **kwargs)
+
+    def init_app(self, app: Flask, *args: Any, **kwargs: Any) -> None:
+        init_body_guard(app)  # every body the API reads passes the same guard
+        super().init_app(app, *args, **kwargs)
 
     def _register_error_handlers(self) -> None:
         """Errors are handled by hvcase.common.errors, not by flask-smorest's JSON handler."""
@@ -217,13 +409,31 @@ class LazyInput:
         self._location = location
 
     def load(self) -> Any:
-        return self._parser.parse(self._schema, location=self._location)
+        if self._location != "json":
+            return self._parser.parse(self._schema, location=self._location)
+        if request.method == "PUT":
+            # versioning needs the extensions, which need this module: imported when used.
+            from hvcase.common.versioning import refuse_if_match_on_create
+
+            # An If-Match no record was compared with: the PUT creates (412).
+            refuse_if_match_on_create()
+        body = json_body()
+        errors = _path_id_errors(body)
+        try:
+            data = self._schema.load(body)
+        except ma.ValidationError as error:
+            errors = {**flatten_messages(error.messages), **errors}
+        if errors:
+            raise ValidationFailed(errors)
+        return data
 
     def peek(self) -> dict[str, Any]:
         """The raw JSON object, unvalidated ({} when absent or malformed): enough to see which
         fields a caller tries to set before the body itself is judged."""
-        raw = request.get_json(silent=True) if self._location == "json" else request.args
-        return dict(raw) if isinstance(raw, dict) or self._location != "json" else {}
+        if self._location != "json":
+            return dict(request.args)
+        raw = peek_json_body()
+        return dict(raw) if isinstance(raw, dict) else {}
 
 
 def _lazy_arguments(

@@ -86,6 +86,8 @@ def problem_response(
 ) -> Response:
     """Build an RFC 9457 problem response."""
     phrase = HTTPStatus(status).phrase
+    if status == ValidationFailed.status:
+        slug = ValidationFailed.slug  # every 422 has the same type (API.md), whoever raised it
     body: dict[str, Any] = {
         "type": f"urn:hvcase:problem:{slug or phrase.lower().replace(' ', '-')}",
         "title": phrase,

@@ -242,11 +242,13 @@ def test_an_agencys_fields_are_checked(coalition, api_as, fields, field):
     assert agency_count() == before
 
 
-def test_a_missing_agency_body_is_a_422_naming_the_required_fields(coalition, api_as):
+def test_a_missing_agency_body_is_a_400_and_an_empty_object_a_422_naming_the_required_fields(
+    coalition, api_as
+):
     admin = api_as(coalition.admin)
     required = ("name", "kind", "model", "timezone", "expected_visits_per_month")
 
-    assert_problem(admin.post("/agencies"), 422, *required)
+    assert_problem(admin.post("/agencies"), 400)  # API.md: an empty body is a 400
     assert_problem(admin.post("/agencies", json={}), 422, *required)
 
 
