@@ -204,7 +204,11 @@ def _path_id_errors(body: Any) -> dict[str, list[str]]:
 
 class Parser(FlaskParser):
     """webargs parser, for the query strings (bodies go through ``json_body`` and the view's
-    schema); a JSON body it is asked for is judged by the same guard."""
+    schema); a JSON body it is asked for is judged by the same guard. An unknown query
+    parameter is a 422 naming it, as an unknown body field is: webargs would drop it, and a
+    misspelt filter would then list everything unfiltered."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None}
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         return json_body()
@@ -237,6 +241,9 @@ class Blueprint(flask_smorest.Blueprint):
         return _lazy_arguments(self, schema, "query")
 
 
+# What If-Match may hold, as the document declares it: *, or quoted entity tags (the server
+# also takes more spaces around the commas; see hvcase.common.versioning).
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[!#-~]*"(, ?(W/)?"[!#-~]*")*)$'
 _NULL_OBJECT = {"type": "object", "nullable": True}
 
 
@@ -284,6 +291,7 @@ class StandardResponsesPlugin(BasePlugin):
             params = operation.setdefault("parameters", [])
             if operation.pop("x-hvcase-if-match", False):
                 params.append("IF_MATCH_VERSION")
+                declare(400)  # a malformed If-Match
                 declare(412)
             if operation.pop("x-hvcase-idempotency-key", False):
                 params.append("IDEMPOTENCY_KEY")
@@ -303,6 +311,8 @@ class StandardResponsesPlugin(BasePlugin):
             if "requestBody" in operation:
                 for status in (400, 413, 415, 422):
                     declare(status)
+            elif method in self.WRITE_METHODS:
+                declare(413)  # a body is refused above 2 MiB, even where none is read
             if any(p.get("in") == "query" for p in operation.get("parameters", []) if "in" in p):
                 declare(422)
             # Every operation reads the database (a signed-in one to check its session or
@@ -377,8 +387,9 @@ class Api(flask_smorest.Api):
                 "name": "If-Match",
                 "required": False,
                 "description": 'The version the client last saw, as its ETag ("3"). '
-                "Absent, the write applies; stale, 412 and nothing changes.",
-                "schema": {"type": "string"},
+                "Absent, the write applies; stale, 412 and nothing changes; on a PUT that "
+                "creates, 412 (nothing to match); empty, unquoted or malformed, 400.",
+                "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
             },
         )
         self.spec.components.parameter(
