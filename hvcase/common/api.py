@@ -26,7 +26,7 @@ import flask
 import flask_smorest
 import marshmallow as ma
 from apispec import BasePlugin
-from flask import Flask, g, request
+from flask import Flask, request
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
@@ -141,13 +141,17 @@ def _too_deep(value: Any) -> bool:
 
 
 _NO_BODY = object()
+_BODY_KEY = "hvcase.json_body"
 
 
 def json_body() -> Any:
     """The request's JSON body, judged once per request: 413 above the limit, 400 when empty,
     415 when not JSON, 400 when malformed (NaN and Infinity included) or nested deeper than
-    ``MAX_DEPTH``. Raises the problem each time it is asked after a failure."""
-    cached = g.get("_json_body", _NO_BODY)
+    ``MAX_DEPTH``. Raises the problem each time it is asked after a failure.
+
+    Kept with the request itself (its WSGI environ), not in ``g``: an app context may outlive
+    one request (a test's, a task's), and another request must never read this body."""
+    cached = request.environ.get(_BODY_KEY, _NO_BODY)
     if isinstance(cached, Exception):
         raise cached
     if cached is not _NO_BODY:
@@ -155,9 +159,9 @@ def json_body() -> Any:
     try:
         body = _read_json_body()
     except Exception as problem:
-        g._json_body = problem
+        request.environ[_BODY_KEY] = problem
         raise
-    g._json_body = body
+    request.environ[_BODY_KEY] = body
     return body
 
 
