@@ -57,8 +57,9 @@ class Sent:
     detail: str | None = None  # what the problem's detail must name
 
 
-def nested(depth: int) -> bytes:
-    return b'{"x": ' + b"[" * depth + b"]" * depth + b"}"
+def nested(levels: int) -> bytes:
+    """An object nesting arrays ``levels`` deep in all (``{"x": []}`` is two levels)."""
+    return b'{"x": ' + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}"
 
 
 def text_of(body: Any) -> bytes:
@@ -70,7 +71,8 @@ def body_classes() -> list[Sent]:
     padding = b" " * (LIMIT + 1 - len(b'{"x": ""}'))
     too_large = b'{"x": "' + padding + b'"}'
     return [
-        Sent("too deep (40 levels)", 400, nested(40)),
+        Sent("32 levels (as deep as allowed)", 422, nested(32), names="x"),
+        Sent("too deep (33 levels)", 400, nested(33)),
         Sent("too deep (100000 levels)", 400, nested(100_000)),
         Sent("too large", 413, too_large),
         Sent("too large, chunked", 413, too_large, chunked=True),

@@ -125,19 +125,18 @@ def _parse_int(text: str) -> int:
 
 
 def _too_deep(value: Any) -> bool:
-    """Whether ``value`` nests containers more than ``MAX_DEPTH`` levels (level by level: no
-    recursion, whatever the depth)."""
-    level = [value]
-    for _ in range(MAX_DEPTH + 1):
-        containers = [item for item in level if isinstance(item, dict | list)]
-        if not containers:
+    """Whether ``value`` nests objects and arrays more than ``MAX_DEPTH`` levels (``{}`` is one
+    level, ``{"a": []}`` two). Level by level, not by recursion, whatever the depth."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    for _ in range(MAX_DEPTH):
+        if not level:
             return False
-        level = [
-            child
-            for container in containers
-            for child in (container.values() if isinstance(container, dict) else container)
-        ]
-    return any(isinstance(item, dict | list) for item in level)
+        children: list = []
+        for container in level:
+            items = container.values() if type(container) is dict else container
+            children += [item for item in items if type(item) is dict or type(item) is list]
+        level = children
+    return bool(level)  # containers below the deepest level allowed
 
 
 _NO_BODY = object()
@@ -172,7 +171,10 @@ def _read_json_body() -> Any:
     if not is_json_request(request):
         raise UnsupportedMediaType()
     try:
-        body = json.loads(data, parse_constant=_refuse_constant, parse_int=_parse_int)
+        try:
+            body = json.loads(data, parse_constant=_refuse_constant)
+        except ValueError:  # perhaps an integer of thousands of digits: read it as too large
+            body = json.loads(data, parse_constant=_refuse_constant, parse_int=_parse_int)
     except RecursionError:
         raise BadRequest(f"The body is nested deeper than {MAX_DEPTH} levels.") from None
     except ValueError:  # malformed, not UTF-8, NaN or Infinity
