@@ -12,12 +12,12 @@ from types import SimpleNamespace
 import pytest
 
 from tests.api import assert_problem
-from tests.families import audit_events
 from tests.factories import (
     CaregiverFactory,
     VisitFactory,
     family_world,
 )
+from tests.families import audit_events
 from tests.sync import household, keys, pull_all, records_of, sync, upsert, visit_of
 
 
