@@ -29,7 +29,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 
 # Then the project, installed in editable mode: the app reads migrations/ from the source tree
 # beside the hvcase package, so the package must stay in /app rather than in site-packages.
-COPY README.md wsgi.py ./
+COPY README.md wsgi.py gunicorn.conf.py ./
 COPY config ./config
 COPY hvcase ./hvcase
 COPY worker ./worker
