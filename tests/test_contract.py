@@ -87,3 +87,10 @@ def test_the_openapi_document_and_docs_page_are_public(client):
     for asset in assets:
         assert asset.startswith("/api/v1/docs/assets/"), asset
         assert client.get(asset).status_code == 200, asset
+
+
+def test_the_root_leads_to_the_docs_page(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/api/v1/docs")
+    assert client.get(response.headers["Location"]).status_code == 200
