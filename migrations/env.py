@@ -92,6 +92,11 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            # Say where the database stands, so `flask db upgrade` does not end in silence.
+            current = ", ".join(context.get_context().get_current_heads()) or "none"
+            head = context.get_head_revision()
+            where = "head" if current == head else f"head is {head}"
+            logger.info("Database at revision %s (%s).", current, where)
 
 
 if context.is_offline_mode():

@@ -3,6 +3,7 @@ alike, and go down and up again cleanly on PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import flask_migrate
@@ -68,3 +69,21 @@ def test_the_models_and_the_migrations_agree(app):
     connection = db.engines[None]  # the test's connection (see conftest)
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     assert compare_metadata(context, db.metadata) == []
+
+
+def test_db_upgrade_says_what_it_did(tmp_path):
+    app = create_app("testing", {"DATABASE_URL": "sqlite:///" + str(tmp_path / "cli.sqlite")})
+    runner = app.test_cli_runner()
+
+    with app.app_context():  # this app's, not the test database's (pushed by the fixtures)
+        first = runner.invoke(args=["db", "upgrade"])
+        again = runner.invoke(args=["db", "upgrade"])
+        db.engine.dispose()
+
+    assert first.exit_code == 0, first.output
+    assert "Running upgrade  -> " in first.output  # from an empty database, each migration
+    reached = re.search(r"Database at revision (\w+) \(head\)\.", first.output)
+    assert reached, first.output
+    assert again.exit_code == 0, again.output
+    assert "Running upgrade" not in again.output
+    assert f"Database at revision {reached[1]} (head)." in again.output
