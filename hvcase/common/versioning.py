@@ -4,15 +4,14 @@ malformed: 400; on a PUT that creates: 412, there is nothing to match)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
-from flask import g, request
+from flask import request
 
 from hvcase.common.errors import BadRequest, StaleVersion
-from hvcase.extensions import db
 
 # RFC 9110's entity-tag: an optional weak prefix and a quoted string of visible characters.
+_COMPARED = "hvcase.if_match_compared"  # request.environ: If-Match was compared with a record
 _ENTITY_TAG = re.compile(r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"')
 
 
@@ -42,7 +41,7 @@ def _if_match() -> set[str] | None:
 def check_if_match(record: Any) -> None:
     """Refuse the write with 412 when ``If-Match`` names another version of ``record`` (400
     when it is malformed)."""
-    g.if_match_compared = True
+    request.environ[_COMPARED] = True  # with the request: an app context may outlive it
     wanted = _if_match()
     if wanted is None or "*" in wanted or etag_of(record) in wanted:
         return
@@ -56,20 +55,9 @@ def refuse_if_match_on_create() -> None:
     """A PUT whose ``If-Match`` was compared with no record creates one: 412 (nothing to
     match), 400 when the header is malformed. Called as its body is read, the step after
     ``If-Match`` (the body loader of hvcase.common.api does it for every PUT)."""
-    if g.get("if_match_compared") or _if_match() is None:
+    if request.environ.get(_COMPARED) or _if_match() is None:
         return
     raise StaleVersion("If-Match names a version, but the record does not exist: nothing to match.")
-
-
-def check_put_target(model: type, record_id: Any, get_in_scope: Callable[[], Any]) -> Any:
-    """A PUT's checks before its body is read: an existing record must be in the caller's
-    scope (404) and at the ``If-Match`` version (412); a new id passes (the PUT creates it).
-    The record found, or None for a new id."""
-    if db.session.get(model, record_id) is None:
-        return None
-    record = get_in_scope()
-    check_if_match(record)
-    return record
 
 
 def if_match(view: Any) -> Any:

@@ -29,6 +29,7 @@ from hvcase.common.errors import (
     flatten_messages,
 )
 from hvcase.common.records import VersionConflict
+from hvcase.common.schemas import Schema
 from hvcase.common.time import utcnow
 from hvcase.extensions import db
 from hvcase.sync import pull as pulling
@@ -40,7 +41,9 @@ TRANSIENT = {"40001", "40P01"}  # serialization failure, deadlock: worth trying 
 TRIES = 3
 
 
-class VoidBody(ma.Schema):
+class VoidBody(Schema):
+    """A void's data: its reason, nothing else (the shared base refuses NUL and unknowns)."""
+
     class Meta:
         unknown = ma.RAISE
 
