@@ -428,12 +428,6 @@ class LazyInput:
     def load(self) -> Any:
         if self._location != "json":
             return self._parser.parse(self._schema, location=self._location)
-        if request.method == "PUT":
-            # versioning needs the extensions, which need this module: imported when used.
-            from hvcase.common.versioning import refuse_if_match_on_create
-
-            # An If-Match no record was compared with: the PUT creates (412).
-            refuse_if_match_on_create()
         body = json_body()
         errors = _path_id_errors(body)
         try:

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hvcase.common.errors import NotFound, ValidationFailed
-from hvcase.common.versioning import check_if_match
+from hvcase.common.versioning import check_if_match, refuse_if_match_on_create
 from hvcase.extensions import db
 
 Steps = Callable[..., Any]
@@ -108,6 +108,7 @@ def locate(kind: Kind, user: Any, record_id: uuid.UUID, *, op: str = "upsert") -
     when the id was never used: it creates the record) and ``If-Match``."""
     kind.may(user, op, None)
     if op == "upsert" and db.session.get(kind.model, record_id) is None:
+        refuse_if_match_on_create()
         return None
     record = kind.find(user, record_id)
     kind.may(user, op, record)

@@ -11,7 +11,6 @@ from flask import request
 from hvcase.common.errors import BadRequest, StaleVersion
 
 # RFC 9110's entity-tag: an optional weak prefix and a quoted string of visible characters.
-_COMPARED = "hvcase.if_match_compared"  # request.environ: If-Match was compared with a record
 _ENTITY_TAG = re.compile(r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"')
 
 
@@ -41,7 +40,6 @@ def _if_match() -> set[str] | None:
 def check_if_match(record: Any) -> None:
     """Refuse the write with 412 when ``If-Match`` names another version of ``record`` (400
     when it is malformed)."""
-    request.environ[_COMPARED] = True  # with the request: an app context may outlive it
     wanted = _if_match()
     if wanted is None or "*" in wanted or etag_of(record) in wanted:
         return
@@ -52,10 +50,9 @@ def check_if_match(record: Any) -> None:
 
 
 def refuse_if_match_on_create() -> None:
-    """A PUT whose ``If-Match`` was compared with no record creates one: 412 (nothing to
-    match), 400 when the header is malformed. Called as its body is read, the step after
-    ``If-Match`` (the body loader of hvcase.common.api does it for every PUT)."""
-    if request.environ.get(_COMPARED) or _if_match() is None:
+    """A PUT that finds no record creates one: an ``If-Match`` then has nothing to match (412;
+    400 when it is malformed). The write pipeline's versions step (common/records.py)."""
+    if _if_match() is None:
         return
     raise StaleVersion("If-Match names a version, but the record does not exist: nothing to match.")
 
