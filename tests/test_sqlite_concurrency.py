@@ -42,6 +42,7 @@ from tests.api import sign_in_as
 from tests.conftest import DATABASE_URL
 from tests.factories import AgencyFactory, FamilyFactory, UserFactory, VisitFactory
 from tests.live import LiveClient, LiveServer, Reply, committing_app, one_transaction
+from tests.sync import hold
 from tests.visits import hours_ago, stamp
 
 pytestmark = pytest.mark.skipif(
@@ -226,15 +227,7 @@ class Tablet:
             pass
 
     def apply(self, change: dict[str, Any]) -> None:
-        key = (change["entity"], change["id"])
-        if change.get("voided") or change.get("removed"):
-            self.held.pop(key, None)
-            return
-        data = dict(change["data"])
-        # A family's nested caregivers and children are held as records of their own.
-        data.pop("caregivers", None)
-        data.pop("children", None)
-        self.held[key] = {"version": change["version"], "data": data}
+        hold(self.held, change)
 
     def work(self, families: list[str], rng: random.Random) -> None:
         """Until the time is up: push new visits and a correction of a visit it holds (on

@@ -140,3 +140,18 @@ def counts() -> dict[str, int]:
 def fresh(entity: str, record_id: Any) -> Any:
     db.session.expire_all()
     return db.session.get(MODELS[entity], uuid.UUID(str(record_id)))
+
+
+def hold(held: dict[tuple[str, str], dict], change: dict[str, Any]) -> None:
+    """Apply one pulled change to a tablet's records, keyed (entity, id), as a tablet does:
+    data replaces, ``voided`` and ``removed`` drop. A family's nested copies of its caregivers
+    and children are left out: each member is held, and compared, as its own record (a
+    member's own edit is sent on its own, not with its family)."""
+    key = (change["entity"], change["id"])
+    if change.get("voided") or change.get("removed"):
+        held.pop(key, None)
+        return
+    data = dict(change["data"])
+    data.pop("caregivers", None)
+    data.pop("children", None)
+    held[key] = {"version": change["version"], "data": data}

@@ -41,6 +41,7 @@ from tests.live import (
     one_transaction,
     row_counts,
 )
+from tests.sync import hold
 
 pytestmark = pytest.mark.postgres
 
@@ -375,18 +376,7 @@ class Tablet:
             pass
 
     def apply(self, change: dict[str, Any]) -> None:
-        key = (change["entity"], change["id"])
-        if change.get("voided") or change.get("removed"):
-            self.held.pop(key, None)
-            return
-        data = dict(change["data"])
-        if change["entity"] == "family":
-            # Its nested copies of caregivers and children are not records of their own: a
-            # caregiver's own edit leaves the family as it was (its version too), so nothing
-            # sends the family again. Each member is held, and compared, as its own record.
-            data.pop("caregivers", None)
-            data.pop("children", None)
-        self.held[key] = {"version": change["version"], "data": data}
+        hold(self.held, change)
 
     def check(self) -> None:
         """No caregiver, child or visit without its family, now."""
