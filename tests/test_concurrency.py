@@ -5,6 +5,7 @@ never both win."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import delete, func, select
 from hvcase import create_app
 from hvcase.auth.models import ApiToken, LoginSession, User
 from hvcase.common.idempotency import IdempotencyRecord
+from hvcase.common.records import KINDS, locate
 from hvcase.extensions import db
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.organisations.models import Agency
@@ -215,3 +217,49 @@ def test_two_tablets_pushing_one_new_visit_at_once_never_fail_the_batch(committi
         # other tablet's change was applied after it) an update; nothing else wrote it.
         stored = db.session.get(Visit, uuid.UUID(shared))
         assert stored.version == shared_outcomes.count("applied")
+
+
+def test_a_member_edit_commits_while_another_writer_holds_its_family(committing_app):
+    """A writer holding a family (a PUT of it, before its commit) does not hold up an edit of
+    one of its caregivers: the edit's commit stamps the caregiver, whose foreign key to the
+    family PostgreSQL checks again, and that check must not wait for the family's writer,
+    who will want the agency's clock the edit holds (a deadlock, answered 503, until the
+    family's lock let key checks through)."""
+    live, headers, agency_id = committing_app
+    api = ApiClient(live.test_client(), headers)
+    family = api.post("/families", json=BODY).get_json()
+    caregiver_id = family["caregivers"][0]["id"]
+    held, release = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def hold_the_family() -> None:
+        try:
+            with live.test_request_context():
+                user = db.session.scalar(select(User).where(User.agency_id == agency_id))
+                record = locate(KINDS["family"], user, uuid.UUID(family["id"]), op="edit")
+                held.set()
+                release.wait(timeout=10)
+                record.household_size = 6
+                db.session.commit()
+                outcome["family"] = "committed"
+        except Exception as error:  # the test reports it
+            outcome["family"] = repr(error)
+            held.set()
+
+    holder = threading.Thread(target=hold_the_family)
+    holder.start()
+    assert held.wait(timeout=30)
+    started = time.monotonic()
+    try:
+        edit = api.patch(f"/caregivers/{caregiver_id}", json={"last_name": "Steady"})
+    finally:
+        waited = time.monotonic() - started
+        release.set()
+        holder.join(timeout=60)
+
+    assert edit.status_code == 200, edit.get_json()
+    assert waited < 5, f"the caregiver's edit waited {waited:.1f} s for the family's writer"
+    assert outcome == {"family": "committed"}
+    after = api.get(f"/families/{family['id']}").get_json()
+    assert after["household_size"] == 6
+    assert after["caregivers"][0]["last_name"] == "Steady"

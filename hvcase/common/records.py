@@ -120,10 +120,17 @@ def locate(kind: Kind, user: Any, record_id: uuid.UUID, *, op: str = "upsert") -
 def _lock(record: Any) -> None:
     """Hold the record's row until the commit, read as it stands: concurrent writes without
     ``If-Match`` then apply one after the other, each answering as it would alone (a 412 is
-    only ever the answer to a stale ``If-Match``). SQLite's writers are one at a time already."""
+    only ever the answer to a stale ``If-Match``). SQLite's writers are one at a time already.
+
+    The lock is FOR NO KEY UPDATE, the one an UPDATE takes: it keeps other writers of the row
+    out but not the key checks of its dependants' foreign keys. A FOR UPDATE would: a
+    transaction editing a family's caregiver re-checks that key when the commit stamps the
+    caregiver, after taking the agency's clock, and would wait for a writer holding the
+    family, who waits for the clock (a deadlock)."""
     if db.session.get_bind().dialect.name == "postgresql":
         model = type(record)
-        db.session.execute(select(model.id).where(model.id == record.id).with_for_update())
+        locking = select(model.id).where(model.id == record.id).with_for_update(key_share=True)
+        db.session.execute(locking)
         db.session.refresh(record)  # as the write before this one left it
 
 
