@@ -29,16 +29,12 @@ import base64
 import binascii
 import uuid
 from bisect import bisect_left
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
-import marshmallow as ma
 from sqlalchemy import Select, bindparam, delete, literal, select, tuple_, union_all
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import lazyload
 
 from hvcase.auth.models import User
 from hvcase.common.errors import ValidationFailed
@@ -46,6 +42,7 @@ from hvcase.common.time import utcnow
 from hvcase.extensions import db
 from hvcase.families.models import Family
 from hvcase.families.scope import visible_families
+from hvcase.sync import dump
 from hvcase.sync.clock import current_value
 from hvcase.sync.entities import ENTITIES, Entity, by_rank
 from hvcase.sync.models import SyncState
@@ -386,75 +383,27 @@ def _batch_statement(
 # What is sent ------------------------------------------------------------------------------
 
 
-@cache
-def dumper(schema: ma.Schema) -> Callable[[Any], dict[str, Any]]:
-    """``schema.dump`` for one record, with marshmallow's per-field bookkeeping done once for
-    the schema instead of once per value: each field's own ``_serialize`` gives the same
-    output (a test compares both for every kind), at a fraction of the cost of a pull's
-    thousands of records a page. A schema with dump hooks, or a field it cannot read plainly,
-    is dumped by marshmallow itself."""
-    if any(schema._hooks.get(tag) for tag in ("pre_dump", "post_dump")):
-        return schema.dump
-    plain: list[tuple[str, str, ma.fields.Field]] = []
-    for name, one in schema.dump_fields.items():
-        attribute = one.attribute or name
-        if "." in attribute or one.dump_default is not ma.missing:
-            return schema.dump
-        plain.append((one.data_key or name, attribute, one))
-
-    def dump(record: Any) -> dict[str, Any]:
-        out = {}
-        for key, attribute, one in plain:
-            value = getattr(record, attribute, None) if one._CHECK_ATTRIBUTE else None
-            out[key] = one._serialize(value, attribute, record)
-        return out
-
-    return dump
-
-
 def _dump(user: User, rows: list[tuple[int, uuid.UUID, str, uuid.UUID]]) -> list[dict[str, Any]]:
-    sent = [(rank, record_id) for rank, record_id, kind, _family in rows if kind != "removed"]
-    records = _load(user, sent)
     kinds = by_rank()
+    wanted: dict[int, list[uuid.UUID]] = {}
+    for rank, record_id, kind, _family in rows:
+        if kind != "removed":
+            wanted.setdefault(rank, []).append(record_id)
+    records = {rank: dump.read(kinds[rank], user, ids) for rank, ids in wanted.items()}
     changes = []
     for rank, record_id, kind, _family in rows:
         entity = kinds[rank]
         if kind == "removed":
             changes.append({"entity": entity.name, "id": record_id, "removed": True})
             continue
-        record = records[rank][record_id]
-        if record.voided_at is not None:
+        version, voided, data = records[rank][record_id]
+        if voided:
             changes.append({"entity": entity.name, "id": record_id, "voided": True})
         else:
             changes.append(
-                {
-                    "entity": entity.name,
-                    "id": record_id,
-                    "version": record.version,
-                    "data": dumper(entity.pulled)(record),
-                }
+                {"entity": entity.name, "id": record_id, "version": version, "data": data}
             )
     return changes
-
-
-def _load(user: User, wanted_rows: list[tuple[int, uuid.UUID]]) -> dict[int, dict[uuid.UUID, Any]]:
-    """The records to send, one query per entity whatever their number."""
-    wanted: dict[int, list[uuid.UUID]] = {}
-    for rank, record_id in wanted_rows:
-        wanted.setdefault(rank, []).append(record_id)
-    loaded: dict[int, dict[uuid.UUID, Any]] = {}
-    kinds = by_rank()
-    for rank, ids in wanted.items():
-        kind = kinds[rank]
-        stmt = select(kind.model).where(kind.model.id.in_(ids))
-        found = {
-            record.id: record
-            for record in db.session.scalars(stmt.options(lazyload("*"), *kind.loader_options))
-        }
-        if kind.prepare is not None:
-            kind.prepare(user, list(found.values()))
-        loaded[rank] = found
-    return loaded
 
 
 def prune_states(user: User, device_id: str) -> None:

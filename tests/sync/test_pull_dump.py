@@ -4,8 +4,9 @@ must give exactly what the kind's schema gives, for every kind the app syncs."""
 from __future__ import annotations
 
 from hvcase.extensions import db
+from hvcase.sync import dump
+from hvcase.sync.dump import dumper
 from hvcase.sync.entities import ENTITIES
-from hvcase.sync.pull import dumper
 from tests.factories import FamilyFactory, VisitFactory
 from tests.visits import hours_ago
 
@@ -45,3 +46,30 @@ def test_every_kind_s_pulled_schema_is_compiled(app):
     assert ENTITIES
     slow = [name for name, kind in ENTITIES.items() if dumper(kind.pulled) == kind.pulled.dump]
     assert slow == []
+
+
+def test_what_a_pull_reads_is_what_the_schema_dumps_for_every_kind(coalition):
+    """A pull reads most kinds as plain rows and dumps them itself (hvcase/sync/dump.py): for
+    each record it must send the version, whether it is voided and, unless it is, what the
+    schema dumps of the ORM object."""
+    records = records_of_each_kind(coalition)
+    records["visit"][1].voided_at = hours_ago(1)
+    records["visit"][1].void_reason = "Booked twice"
+    db.session.flush()
+    user = coalition.a.visitor
+    for name, kind in ENTITIES.items():
+        sent = dump.read(kind, user, [record.id for record in records[name]])
+        expected = {
+            record.id: (record.version, True, None)
+            if record.voided_at is not None
+            else (record.version, False, kind.pulled.dump(record))
+            for record in records[name]
+        }
+        assert sent == expected, name
+    assert sent[records["visit"][1].id][1] is True
+
+
+def test_kinds_without_extras_are_read_as_rows(app):
+    """Only a kind that loads or fills in more with its records pays for ORM objects."""
+    as_rows = {name for name, kind in ENTITIES.items() if dump._row_plan(kind) is not None}
+    assert as_rows == {"caregiver", "child", "visit"}
