@@ -46,7 +46,9 @@ class AppliedChange(db.Model):
     happened to the record since."""
 
     __tablename__ = "sync_applied_changes"
-    __table_args__ = (Index("ix_sync_applied_changes_applied_at", "applied_at"),)
+    __table_args__ = (
+        Index("ix_sync_applied_changes_device", "user_id", "device_id", "applied_at"),
+    )
 
     # The digest leads the key: a batch's digests are then found by the index whatever the
     # device's history (with the device first, PostgreSQL read the device's every change).
