@@ -16,6 +16,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
+from hvcase.common import jsonio
 
 # A production secret key signs every session cookie: shorter ones can be guessed.
 MIN_SECRET_KEY_LENGTH = 32
@@ -61,6 +62,12 @@ def configure(app: Flask, env: str | None, overrides: dict[str, Any] | None) -> 
             "pool_pre_ping": True,
             "connect_args": {"options": "-c jit=off -c timezone=UTC", "connect_timeout": 3},
         }
+    # JSON columns are read and written with orjson, as requests and responses are.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **jsonio.ENGINE_JSON,
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
+    app.json = jsonio.JSONProvider(app)
     app.config.update(
         API_TITLE="hvcase",
         API_VERSION="v1",
