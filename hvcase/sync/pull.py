@@ -292,10 +292,12 @@ def _arrivals(state: State, scope: set[uuid.UUID], page: Page) -> bool:
     """Step 3: each waiting family, then its records as they stood at the batch's start.
     True when the batch has ended."""
     # A family that left scope before it was sent is no longer waited for; one half sent
-    # (the family and some of its records) gets none of the rest: it is held, so step 1
-    # removes it.
+    # (the family and some of its records) gets none of the rest: out of scope, it is held,
+    # so step 1 removes it; removed already (it left, and perhaps came back, since), the
+    # device holds none of it, so its records cannot follow (they would come without their
+    # family): back in scope, it arrives anew in a later batch, family first.
     current = state.arrived_to[0] if state.arrived_to else None
-    if current is not None and current not in scope:
+    if current is not None and (current not in scope or current not in state.held):
         state.arrived_to = (current, FAMILY_LAST, LAST_ID)
     state.arriving = [
         f for f in state.arriving if f in scope or (current is not None and f <= current)

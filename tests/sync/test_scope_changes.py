@@ -375,6 +375,28 @@ def test_removals_and_arrivals_split_over_pages_keep_their_order(world, api_as, 
     assert_as_fresh(paged)
 
 
+def test_a_family_that_leaves_while_arriving_and_returns_during_its_removal_arrives_anew(
+    world, api_as, tablet
+):
+    """``g`` arrives over pages; half sent, it leaves, and its removal is itself split over
+    pages; before the removal ends it comes back. The removal ends (the tablet drops all of
+    it), and ``g`` then arrives again from its family on, never as the rest of the arrival
+    that was under way (records whose family the tablet no longer holds)."""
+    admin = api_as(world.a.admin)
+    hers = tablet(world.a.visitor)
+    assign(admin, world.g, world.a.visitor)
+    assert shapes(hers.page(limit=2)["changes"]) == arrival(world.g)[:2]  # g, a caregiver
+
+    assign(admin, world.g, world.hv3)
+    assert shapes(hers.page(limit=1)["changes"]) == removal(world.g)[:1]  # that caregiver
+    assign(admin, world.g, world.a.visitor)
+    changes = hers.pull()  # every page checked: no record without its family
+
+    assert shapes(changes) == removal(world.g)[1:] + arrival(world.g)
+    assert world.g.id in {uuid.UUID(i) for i in hers.families()}
+    assert_as_fresh(hers)
+
+
 # --- Replayed pulls ------------------------------------------------------------------------
 
 
