@@ -10,7 +10,8 @@ import uuid
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.orm import Session
 
 from hvcase import create_app
 from hvcase.auth.models import ApiToken, LoginSession, User
@@ -38,7 +39,7 @@ def committing_app(app: Flask):
         agency = AgencyFactory(name=f"Concurrency {uuid.uuid4().hex[:6]}")
         visitor = UserFactory(role="home_visitor", agency=agency)
         headers = sign_in_as(visitor)
-        agency_id, visitor_id = agency.id, visitor.id
+        agency_id = agency.id
         yield live, headers, agency_id
         # Leave the shared database as the rolled-back tests expect it (audit events stay:
         # they are append-only, and name only these ids).
@@ -46,10 +47,11 @@ def committing_app(app: Flask):
         for model in (Visit, Caregiver, Child, Assignment, Enrollment):
             db.session.execute(delete(model).where(model.family_id.in_(families)))
         db.session.execute(delete(Family).where(Family.agency_id == agency_id))
+        staff = select(User.id).where(User.agency_id == agency_id)
         for model in (IdempotencyRecord, ApiToken, LoginSession, SyncState, AppliedChange):
-            db.session.execute(delete(model).where(model.user_id == visitor_id))
+            db.session.execute(delete(model).where(model.user_id.in_(staff)))
         db.session.execute(delete(SyncClock).where(SyncClock.agency_id == agency_id))
-        db.session.execute(delete(User).where(User.id == visitor_id))
+        db.session.execute(delete(User).where(User.agency_id == agency_id))
         db.session.execute(delete(Agency).where(Agency.id == agency_id))
         db.session.commit()
         db.engine.dispose()
@@ -263,3 +265,51 @@ def test_a_member_edit_commits_while_another_writer_holds_its_family(committing_
     after = api.get(f"/families/{family['id']}").get_json()
     assert after["household_size"] == 6
     assert after["caregivers"][0]["last_name"] == "Steady"
+
+
+def test_a_reassignment_waits_for_one_under_way_and_applies_on_it(committing_app):
+    """A supervisor's reassignment is still committing (held 1 s) when another's arrives:
+    the second waits for the first to commit and applies on it, version 3 on version 2 (a
+    412 answers only a stale If-Match; it once answered this race)."""
+    live, headers, agency_id = committing_app
+    family = ApiClient(live.test_client(), headers).post("/families", json=BODY).get_json()
+    with live.app_context():
+        agency = db.session.get(Agency, agency_id)
+        admin = UserFactory(role="agency_admin", agency=agency)
+        tablets = {name: sign_in_as(admin, device_name=name) for name in ("slow", "fast")}
+        visitors = [str(UserFactory(role="home_visitor", agency=agency).id) for _ in range(2)]
+    replies: dict[str, tuple[int, dict]] = {}
+
+    def assign(visitor_id: str) -> None:
+        tablet = tablets[threading.current_thread().name]
+        response = ApiClient(live.test_client(), tablet).post(
+            f"/families/{family['id']}/assignment", json={"home_visitor_id": visitor_id}
+        )
+        replies[threading.current_thread().name] = (response.status_code, response.get_json())
+
+    def hold_the_slow_commit(_session: Session) -> None:
+        if threading.current_thread().name == "slow":
+            time.sleep(1)
+
+    event.listen(Session, "before_commit", hold_the_slow_commit)
+    try:
+        slow = threading.Thread(target=assign, args=(visitors[0],), name="slow")
+        slow.start()
+        time.sleep(0.3)  # the slow one holds the family by now
+        fast = threading.Thread(target=assign, args=(visitors[1],), name="fast")
+        fast.start()
+        for thread in (slow, fast):
+            thread.join(timeout=30)
+    finally:
+        event.remove(Session, "before_commit", hold_the_slow_commit)
+
+    assert replies["slow"][0] == 200, replies
+    assert replies["fast"][0] == 200, replies
+    assert (replies["slow"][1]["version"], replies["fast"][1]["version"]) == (2, 3)
+    with live.app_context():
+        stored = db.session.get(Family, uuid.UUID(family["id"]))
+        assert (stored.version, str(stored.home_visitor_id)) == (3, visitors[1])
+        history = db.session.scalars(
+            select(Assignment.home_visitor_id).where(Assignment.family_id == stored.id)
+        ).all()
+        assert {str(h) for h in history} >= set(visitors)

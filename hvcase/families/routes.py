@@ -118,7 +118,7 @@ class FamilyAssignment(MethodView):
     @blp.alt_response(409, response=CONFLICT)
     def post(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Assign the family to a home visitor or supervisor of its agency (kept as history)."""
-        family = services.get_family(current_user, family_id)
+        family = services.get_family(current_user, family_id, write=True)
         data = body.load()
         family = services.assign(current_user, family, data["home_visitor_id"], data.get("note"))
         return with_etag(family)
@@ -143,7 +143,7 @@ class FamilyDischarge(MethodView):
     @blp.alt_response(409, response=CONFLICT)
     def post(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Discharge the family with a reason and date."""
-        family = services.get_family(current_user, family_id)
+        family = services.get_family(current_user, family_id, write=True)
         return with_etag(services.discharge(current_user, family, body.load()))
 
 
@@ -164,7 +164,7 @@ class FamilyEnrollments(MethodView):
     @blp.alt_response(409, response=CONFLICT)
     def post(self, body: LazyInput, family_id: uuid.UUID) -> Any:
         """Re-enroll a discharged family: a new episode; the history is kept."""
-        family = services.get_family(current_user, family_id)
+        family = services.get_family(current_user, family_id, write=True)
         return services.reenroll(current_user, family, body.load())
 
 
@@ -195,7 +195,7 @@ def _member_routes(
         @blp.response(201, out_schema)
         @blp.alt_response(409, response=CONFLICT)
         def post(self, body: LazyInput, family_id: uuid.UUID) -> Any:
-            family = services.get_family(current_user, family_id)
+            family = services.get_family(current_user, family_id, write=True)
             return with_etag(services.add_member(current_user, family, model, body.load()), 201)
 
     @blp.route(f"/{plural}/<uuid:member_id>", endpoint=f"{name.title()}ById")

@@ -115,13 +115,22 @@ def deny_family(family_id: uuid.UUID, status: int = 404) -> None:
     record_denied("family", family_id, status, owner)
 
 
-def get_family(user: User, family_id: uuid.UUID, *, read: bool = False) -> Family:
-    """The family, if in the caller's scope; else 404 (audited as ``denied``)."""
-    family = db.session.scalar(
+def get_family(
+    user: User, family_id: uuid.UUID, *, read: bool = False, write: bool = False
+) -> Family:
+    """The family, if in the caller's scope; else 404 (audited as ``denied``). To ``write``
+    it, its row is held until the commit (as the write pipeline's ``lock`` holds it), so
+    concurrent writes of one family apply one after the other, each on the one before."""
+    statement = (
         select(Family)
         .where(Family.id == family_id, visible_families(user))
         .options(selectinload(Family.caregivers), selectinload(Family.children))
     )
+    if write:
+        statement = statement.with_for_update(key_share=True, of=Family).execution_options(
+            populate_existing=True
+        )
+    family = db.session.scalar(statement)
     if family is None:
         deny_family(family_id)
         raise NotFound("No such family.")
