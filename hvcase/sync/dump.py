@@ -29,6 +29,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import lazyload
 
 from hvcase.common.records import Kind
+from hvcase.common.schemas import Timestamp
 from hvcase.extensions import db
 
 Convert = Callable[[Any, Any], Any]  # (value, the record) -> what the field dumps
@@ -58,6 +59,12 @@ def _converter(field: ma.fields.Field, attribute: str) -> Convert:
     if serialize is ma.fields.Date._serialize and field.format in (None, "iso"):
         return lambda value, record: (
             value.isoformat() if type(value) is dt.date else slow(value, record)
+        )
+    if serialize is Timestamp._serialize:  # a UTC instant as RFC 3339 with "Z"
+        return lambda value, record: (
+            value.isoformat().replace("+00:00", "Z")
+            if type(value) is dt.datetime and value.tzinfo is dt.UTC
+            else slow(value, record)
         )
     if serialize is ma.fields.List._serialize:
         inner = _converter(field.inner, attribute)

@@ -83,10 +83,10 @@ class State:
     def row(self, user: User, device_id: str) -> SyncState:
         work: dict[str, Any] = {}
         if self.removing:
-            work["removing"] = [str(i) for i in self.removing]
+            work["removing"] = _still_to_walk(self.removing, self.removed_to)
             work["removed_to"] = _family_key_json(self.removed_to)
         if self.arriving:
-            work["arriving"] = [str(i) for i in self.arriving]
+            work["arriving"] = _still_to_walk(self.arriving, self.arrived_to)
             work["arrived_to"] = _family_key_json(self.arrived_to)
             work["as_of"] = self.as_of
         return SyncState(
@@ -99,6 +99,12 @@ class State:
             position_id=self.position[2],
             work=work,
         )
+
+
+def _still_to_walk(batch: list[uuid.UUID], walked_to: FamilyKey | None) -> list[str]:
+    """A batch's families from the one under way on (those before it are done with)."""
+    start = bisect_left(batch, walked_to[0]) if walked_to else 0
+    return [str(i) for i in batch[start:]]
 
 
 def _family_key(value: list | None) -> FamilyKey | None:
