@@ -45,6 +45,12 @@ PROXY_COUNT = 0
 
 LOG_LEVEL = "INFO"
 
+# Screening instruments (docs/instruments.md): a folder of instrument files added to the ones
+# shipped, and the agency's licensed ASQ cutoffs file. None: no extra instruments; the shipped
+# example cutoffs, which are NOT the licensed values (the app warns while they are in use).
+INSTRUMENTS_DIR: str | None = None
+ASQ_CUTOFFS_FILE: str | None = None
+
 # A serving process's young-generation garbage-collection threshold (hvcase/serving.py);
 # 0 keeps Python's default (700).
 GC_THRESHOLD = 50_000

@@ -28,6 +28,7 @@ def create_app(env: str | None = None, overrides: dict[str, Any] | None = None) 
     register_extensions(app)
     register_request_lifecycle(app)
     register_contributions(app)
+    load_rules(app)
     register_blueprints(app)
     register_commands(app)
     return app
@@ -144,6 +145,14 @@ def register_contributions(app: Flask) -> None:
     from hvcase.families import records as family_kinds  # noqa: F401 (registers on import)
     from hvcase.visits import contributions as visits  # noqa: F401 (registers on import)
     from hvcase.visits import records as visit_kinds  # noqa: F401 (registers on import)
+
+
+def load_rules(app: Flask) -> None:
+    """The rules that are data (DESIGN.md), loaded and checked at start-up: a bad file stops
+    the app, naming the file and the field."""
+    from hvcase.screenings import catalog
+
+    catalog.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

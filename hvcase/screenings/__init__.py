@@ -1,0 +1,1 @@
+"""Developmental screenings, caregiver screens and observations."""
