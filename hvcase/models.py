@@ -3,8 +3,10 @@
 from hvcase.audit.models import AuditEvent
 from hvcase.auth.models import ApiToken, LoginSession, User
 from hvcase.common.idempotency import IdempotencyRecord
+from hvcase.common.reminders import Reminder
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.organisations.models import Agency
+from hvcase.screenings.models import Observation, Screening
 from hvcase.sync.clock import SyncClock
 from hvcase.sync.models import AppliedChange, SyncState
 from hvcase.visits.models import Visit
@@ -21,6 +23,9 @@ __all__ = [
     "Family",
     "IdempotencyRecord",
     "LoginSession",
+    "Observation",
+    "Reminder",
+    "Screening",
     "SyncClock",
     "SyncState",
     "User",
