@@ -143,6 +143,7 @@ def register_contributions(app: Flask) -> None:
     (hvcase/common/records.py): registered, a kind is synced and gets the registry's contract
     tests."""
     from hvcase.families import records as family_kinds  # noqa: F401 (registers on import)
+    from hvcase.screenings import records as screening_kinds  # noqa: F401 (registers on import)
     from hvcase.visits import contributions as visits  # noqa: F401 (registers on import)
     from hvcase.visits import records as visit_kinds  # noqa: F401 (registers on import)
 
@@ -163,10 +164,11 @@ def register_blueprints(app: Flask) -> None:
     from hvcase.families.routes import blp as families
     from hvcase.health.routes import blp as health
     from hvcase.organisations.routes import blp as agencies
+    from hvcase.screenings.routes import blp as screenings
     from hvcase.sync.routes import blp as sync
     from hvcase.visits.routes import blp as visits
 
-    for blueprint in (health, auth, agencies, families, visits, sync, audit):
+    for blueprint in (health, auth, agencies, families, visits, screenings, sync, audit):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets)
 

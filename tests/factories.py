@@ -15,6 +15,7 @@ from hvcase.common.time import today_in, utcnow
 from hvcase.extensions import db
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.organisations.models import Agency
+from hvcase.screenings.models import Screening
 from hvcase.visits.models import Visit
 
 PASSWORD = "correct horse battery"
@@ -244,6 +245,32 @@ class VisitFactory(BaseFactory):
 
     class Params:
         family = None
+
+
+class ScreeningFactory(BaseFactory):
+    """A PHQ-9 of ``caregiver`` given two days ago, every answer 0, scored as the server
+    scores it (total 0, negative). Give ``responses`` and the scores together for another."""
+
+    class Meta:
+        model = Screening
+
+    family_id = factory.LazyAttribute(lambda o: o.caregiver.family_id)
+    caregiver_id = factory.LazyAttribute(lambda o: o.caregiver.id)
+    child_id = None
+    instrument = "phq9"
+    interval = None
+    administered_on = factory.LazyFunction(lambda: utcnow().date() - timedelta(days=2))
+    administered_by = factory.LazyAttribute(lambda o: o.caregiver.family.home_visitor_id)
+    responses = factory.LazyFunction(lambda: [0] * 9)
+    domain_scores = None
+    total = 0
+    zones = None
+    result = "negative"
+    referral_recommended = False
+    urgent = False
+
+    class Params:
+        caregiver = None
 
 
 # Which families each role sees: the relations a family of agency a can have to its staff.

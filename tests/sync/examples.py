@@ -11,14 +11,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from hvcase.common.time import utcnow
 from hvcase.extensions import db
 from hvcase.families.models import Family
 from hvcase.organisations.models import Agency
-from tests.factories import CaregiverFactory, ChildFactory, UserFactory, VisitFactory
+from tests.factories import (
+    CaregiverFactory,
+    ChildFactory,
+    ScreeningFactory,
+    UserFactory,
+    VisitFactory,
+)
 from tests.families import caregiver_body, child_body
 from tests.sync import household, visit_of
 
@@ -81,6 +89,30 @@ def _new_visit(family: Family) -> tuple[uuid.UUID, dict[str, Any]]:
     return uuid.uuid4(), visit_of(family.id)
 
 
+def _caregiver_of(family: Family) -> Any:
+    """A caregiver of the family (one is made when it has none)."""
+    live = [c for c in family.caregivers if c.voided_at is None]
+    return live[0] if live else CaregiverFactory(family=family)
+
+
+def _screening(family: Family) -> Any:
+    """A PHQ-9 of a caregiver; an unassigned family's given by a home visitor of its agency."""
+    caregiver = _caregiver_of(family)
+    if family.home_visitor_id is not None:
+        return ScreeningFactory(caregiver=caregiver)
+    agency = db.session.get(Agency, family.agency_id)
+    return ScreeningFactory(caregiver=caregiver, administered_by=UserFactory(agency=agency).id)
+
+
+def _new_screening(family: Family) -> tuple[uuid.UUID, dict[str, Any]]:
+    return uuid.uuid4(), {
+        "instrument": "phq9",
+        "caregiver_id": str(_caregiver_of(family).id),
+        "administered_on": (utcnow().date() - timedelta(days=3)).isoformat(),
+        "responses": [1, 0, 0, 0, 0, 0, 0, 0, 0],
+    }
+
+
 EXAMPLES: dict[str, Example] = {
     "family": Example(
         path="/families",
@@ -111,6 +143,13 @@ EXAMPLES: dict[str, Example] = {
         existing=_visit,
         field="notes",
         values=("Brought books", "Read together"),
+    ),
+    "screening": Example(
+        path="/screenings",
+        new=_new_screening,
+        existing=_screening,
+        field="responses",
+        values=([2, 1, 0, 0, 0, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0, 0, 0]),
     ),
 }
 

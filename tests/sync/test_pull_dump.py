@@ -7,7 +7,7 @@ from hvcase.extensions import db
 from hvcase.sync import dump
 from hvcase.sync.dump import dumper
 from hvcase.sync.entities import ENTITIES
-from tests.factories import FamilyFactory, VisitFactory
+from tests.factories import FamilyFactory, ScreeningFactory, VisitFactory
 from tests.visits import hours_ago
 
 
@@ -20,6 +20,22 @@ def records_of_each_kind(coalition) -> dict[str, list]:
             family=family, status="scheduled", started_at=None, scheduled_for=hours_ago(-30)
         ),
     ]
+    carer = family.caregivers[0]
+    screenings = [
+        ScreeningFactory(caregiver=carer),
+        ScreeningFactory(
+            caregiver=carer,
+            caregiver_id=None,
+            child_id=family.children[0].id,
+            instrument="asq3",
+            interval=12,
+            responses=None,
+            domain_scores={"communication": 37.5, "gross_motor": 60, "fine_motor": None},
+            total=None,
+            zones={"communication": "monitoring", "gross_motor": "above", "fine_motor": None},
+            result="negative",
+        ),
+    ]
     db.session.flush()
     families = [family, bare]
     for one in families:
@@ -29,6 +45,7 @@ def records_of_each_kind(coalition) -> dict[str, list]:
         "caregiver": [c for f in families for c in f.caregivers],
         "child": family.children,
         "visit": visits,
+        "screening": screenings,
     }
 
 
@@ -72,4 +89,4 @@ def test_what_a_pull_reads_is_what_the_schema_dumps_for_every_kind(coalition):
 def test_kinds_without_extras_are_read_as_rows(app):
     """Only a kind that loads or fills in more with its records pays for ORM objects."""
     as_rows = {name for name, kind in ENTITIES.items() if dump._row_plan(kind) is not None}
-    assert as_rows == {"caregiver", "child", "visit"}
+    assert as_rows == {"caregiver", "child", "visit", "screening"}

@@ -467,9 +467,9 @@ def count_rows(model) -> int:
 
 
 def test_entities_not_built_yet_are_rejected_item_by_item(api, family):
-    screening, visit_id = uuid.uuid4(), uuid.uuid4()
+    observation, visit_id = uuid.uuid4(), uuid.uuid4()
     changes = [
-        upsert("screening", screening, {"instrument": "phq9", "responses": [0] * 9}),
+        upsert("observation", observation, {"code": "safe_sleep", "value": True}),
         upsert("visit", visit_id, visit_of(family.id)),
         void("referral", uuid.uuid4()),
     ]
