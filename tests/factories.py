@@ -15,7 +15,7 @@ from hvcase.common.time import today_in, utcnow
 from hvcase.extensions import db
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.organisations.models import Agency
-from hvcase.screenings.models import Screening
+from hvcase.screenings.models import Observation, Screening
 from hvcase.visits.models import Visit
 
 PASSWORD = "correct horse battery"
@@ -271,6 +271,24 @@ class ScreeningFactory(BaseFactory):
 
     class Params:
         caregiver = None
+
+
+class ObservationFactory(BaseFactory):
+    """Days a week someone read or sang with ``child`` (``early_language_activity``: 3),
+    observed two days ago."""
+
+    class Meta:
+        model = Observation
+
+    family_id = factory.LazyAttribute(lambda o: o.child.family_id)
+    subject_id = factory.LazyAttribute(lambda o: o.child.id)
+    code = "early_language_activity"
+    value = 3
+    observed_on = factory.LazyFunction(lambda: utcnow().date() - timedelta(days=2))
+    recorded_by = factory.LazyAttribute(lambda o: o.child.family.home_visitor_id)
+
+    class Params:
+        child = None
 
 
 # Which families each role sees: the relations a family of agency a can have to its staff.

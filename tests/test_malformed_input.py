@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request
 
 from hvcase.extensions import db
 from tests.api import BASE, sign_in_as
-from tests.factories import FamilyFactory, VisitFactory
+from tests.factories import FamilyFactory, ObservationFactory, ScreeningFactory, VisitFactory
 
 METHODS = ("get", "post", "put", "patch", "delete")
 LIMIT = 2 * 1024 * 1024  # API.md: bodies are at most 2 MiB
@@ -390,6 +390,8 @@ def world(coalition: Any) -> Callable[[str, bool], str]:
         "caregivers": family.primary_caregiver.id,
         "children": family.children[0].id,
         "visits": VisitFactory(family=family).id,
+        "screenings": ScreeningFactory(caregiver=family.primary_caregiver).id,
+        "observations": ObservationFactory(child=family.children[0]).id,
         "users": coalition.a.visitor.id,
         "agencies": coalition.a.agency.id,
     }

@@ -30,8 +30,16 @@ def _serialize(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def _deserialize(stored: Any) -> Any:
+    # SQLite gives a JSON column numeric affinity: a document that is a bare number (an
+    # observation's value of 3) is stored, and read back, as that number, not as its text.
+    if isinstance(stored, int | float):
+        return stored
+    return orjson.loads(stored)
+
+
 # The engine's JSON columns: read and written with orjson (SQLAlchemy's engine options).
-ENGINE_JSON = {"json_serializer": _serialize, "json_deserializer": orjson.loads}
+ENGINE_JSON = {"json_serializer": _serialize, "json_deserializer": _deserialize}
 
 
 class JSONProvider(DefaultJSONProvider):

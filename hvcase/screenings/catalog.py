@@ -1,6 +1,7 @@
-"""The deployment's instruments and ASQ cutoffs, loaded and checked once when the app starts
-(DESIGN.md: rules are data, validated at start-up): the shipped instrument files, those of
-``INSTRUMENTS_DIR``, and the cutoffs of ``ASQ_CUTOFFS_FILE`` (the shipped example by default)."""
+"""The deployment's instruments, ASQ cutoffs and observation codes, loaded and checked once
+when the app starts (DESIGN.md: rules are data, validated at start-up): the shipped instrument
+files, those of ``INSTRUMENTS_DIR``, the cutoffs of ``ASQ_CUTOFFS_FILE`` (the shipped example
+by default), and the observation codes of API.md's table."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from hvcase.screenings.instruments import (
     load_cutoffs,
     load_instruments,
 )
+from hvcase.screenings.observation_codes import ObservationCode, load_observation_codes
 
 log = logging.getLogger(__name__)
 EXTENSION = "hvcase.screenings"
@@ -26,6 +28,7 @@ EXTENSION = "hvcase.screenings"
 class Catalog:
     instruments: dict[str, Instrument]
     cutoffs: Cutoffs
+    observation_codes: dict[str, ObservationCode]
 
 
 def init_app(app: Flask) -> None:
@@ -40,7 +43,7 @@ def init_app(app: Flask) -> None:
             "ASQ zones come from the example cutoffs file, which is NOT the licensed values: "
             "set HVCASE_ASQ_CUTOFFS_FILE to the agency's licensed file (docs/instruments.md)."
         )
-    app.extensions[EXTENSION] = Catalog(instruments, cutoffs)
+    app.extensions[EXTENSION] = Catalog(instruments, cutoffs, load_observation_codes())
 
 
 def catalog() -> Catalog:

@@ -1,12 +1,17 @@
-"""Screenings as a kind of the write pipeline (hvcase/common/records.py): what REST's PUT and
-DELETE and /sync run for them. Importing this module registers it."""
+"""Screenings and observations as kinds of the write pipeline (hvcase/common/records.py):
+what REST's PUT and DELETE and /sync run for them. Importing this module registers them."""
 
 from __future__ import annotations
 
 from hvcase.common.records import Kind, register
-from hvcase.screenings import services
-from hvcase.screenings.models import Screening
-from hvcase.screenings.schemas import ScreeningInSchema, ScreeningSchema
+from hvcase.screenings import observations, services
+from hvcase.screenings.models import Observation, Screening
+from hvcase.screenings.schemas import (
+    ObservationInSchema,
+    ObservationSchema,
+    ScreeningInSchema,
+    ScreeningSchema,
+)
 
 SCREENING = register(
     Kind(
@@ -19,5 +24,18 @@ SCREENING = register(
         find=services.find_screening,
         upsert=services.put_screening,
         void=services.void_screening,
+    )
+)
+OBSERVATION = register(
+    Kind(
+        name="observation",
+        model=Observation,
+        rank=5,  # after the child or caregiver it may be about
+        body=ObservationInSchema(),
+        current=ObservationSchema(),
+        pulled=ObservationSchema(),
+        find=observations.find_observation,
+        upsert=observations.put_observation,
+        void=observations.void_observation,
     )
 )

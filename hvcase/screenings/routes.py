@@ -1,4 +1,4 @@
-"""/instruments, /children/{id}/age and /schedule, /screenings."""
+"""/instruments, /children/{id}/age and /schedule, /screenings, /observations."""
 
 from __future__ import annotations
 
@@ -16,13 +16,16 @@ from hvcase.common.schemas import page_of
 from hvcase.common.versioning import if_match, with_etag
 from hvcase.families.policy import FAMILY_DATA, require_family_role
 from hvcase.families.schemas import VoidArgs
-from hvcase.screenings import services
+from hvcase.screenings import observations, services
 from hvcase.screenings.catalog import catalog
-from hvcase.screenings.records import SCREENING
+from hvcase.screenings.records import OBSERVATION, SCREENING
 from hvcase.screenings.schemas import (
     AgeArgs,
     AgeSchema,
     InstrumentsSchema,
+    ObservationInSchema,
+    ObservationListArgs,
+    ObservationSchema,
     ScheduleSchema,
     ScreeningInSchema,
     ScreeningListArgs,
@@ -54,12 +57,13 @@ class Instruments(MethodView):
 @blp.route("/children/<uuid:child_id>/age")
 class ChildAge(MethodView):
     @require_family_role(*FAMILY_DATA)
-    @blp.arguments(AgeArgs, location="query")
+    @blp.query(AgeArgs)
     @blp.response(200, AgeSchema)
-    def get(self, args: dict, child_id: uuid.UUID) -> Any:
+    def get(self, args: LazyInput, child_id: uuid.UUID) -> Any:
         """The child's chronological age, and corrected age where it applies, in months and
         days on ``on`` (default: today in the agency's time zone)."""
-        return services.child_age(current_user, child_id, args.get("on"))
+        child = services.get_child(current_user, child_id)  # a 404 before the query's 422
+        return services.child_age(current_user, child, args.load().get("on"))
 
 
 @blp.route("/children/<uuid:child_id>/schedule")
@@ -69,7 +73,7 @@ class ChildSchedule(MethodView):
     def get(self, child_id: uuid.UUID) -> Any:
         """Every interval the agency requires: its window (from corrected age where it
         applies) and its status today."""
-        return services.child_schedule(current_user, child_id)
+        return services.child_schedule(current_user, services.get_child(current_user, child_id))
 
 
 @blp.route("/screenings")
@@ -122,3 +126,55 @@ class ScreeningById(MethodView):
         return with_etag(
             records.void(SCREENING, current_user, screening, args.load().get("reason"))
         )
+
+
+@blp.route("/observations")
+class Observations(MethodView):
+    @require_family_role(*FAMILY_DATA)
+    @blp.arguments(ObservationListArgs, location="query")
+    @blp.response(200, page_of(ObservationSchema))
+    def get(self, args: dict) -> Any:
+        """Observations of the caller's families, newest first; ``from`` and ``to`` are days."""
+        return paginate(observations.observations_for(current_user, args), args)
+
+    @require_family_role(*FAMILY_DATA)
+    @idempotent
+    @blp.body(ObservationInSchema)
+    @blp.response(201, ObservationSchema)
+    @blp.alt_response(409, response=CONFLICT)
+    def post(self, body: LazyInput) -> Any:
+        """Record a dated fact about the family, one of its children or caregivers."""
+        return with_etag(observations.create_observation(current_user, body.load()), 201)
+
+
+@blp.route("/observations/<uuid:observation_id>")
+class ObservationById(MethodView):
+    @require_family_role(*FAMILY_DATA)
+    @blp.response(200, ObservationSchema)
+    def get(self, observation_id: uuid.UUID) -> Any:
+        """One observation."""
+        return with_etag(observations.get_observation(current_user, observation_id))
+
+    @require_family_role(*FAMILY_DATA)
+    @if_match
+    @blp.body(ObservationInSchema)
+    @blp.response(200, ObservationSchema)
+    @blp.alt_response(201, schema=ObservationSchema, description="Created with this id")
+    @blp.alt_response(409, response=CONFLICT)
+    def put(self, body: LazyInput, observation_id: uuid.UUID) -> Any:
+        """Create the observation with this id (201) or replace it (200); repeating changes
+        nothing."""
+        observation, created = records.put_by_id(
+            OBSERVATION, current_user, observation_id, body.load
+        )
+        return with_etag(observation, 201 if created else 200)
+
+    @require_family_role(*FAMILY_DATA)
+    @if_match
+    @blp.query(VoidArgs)
+    @blp.response(200, ObservationSchema)
+    def delete(self, args: LazyInput, observation_id: uuid.UUID) -> Any:
+        """Void the observation (never deleted); repeating it changes nothing."""
+        observation = records.locate(OBSERVATION, current_user, observation_id, op="void")
+        reason = args.load().get("reason")
+        return with_etag(records.void(OBSERVATION, current_user, observation, reason))

@@ -130,3 +130,43 @@ class InstrumentsSchema(Schema):
             "cutoffs, which are not the licensed values"
         },
     )
+
+
+class ObservationInSchema(ResponseOnly, InputSchema):
+    """An observation as sent: POST, PUT, and each observation change in /sync."""
+
+    id = ma.fields.UUID()
+    family_id = ma.fields.UUID(required=True)
+    subject_id = ma.fields.UUID(allow_none=True)
+    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    value = ma.fields.Raw(
+        required=True,
+        allow_none=False,
+        metadata={"description": "Its type is the code's (API.md's table of codes)."},
+    )
+    observed_on = Date(required=True)
+    recorded_by = ignored()
+
+
+class ObservationSchema(Schema):
+    id = ma.fields.UUID(required=True)
+    family_id = ma.fields.UUID(required=True)
+    subject_id = ma.fields.UUID(allow_none=True, required=True)
+    code = ma.fields.String(required=True)
+    value = ma.fields.Raw(required=True)
+    observed_on = Date(required=True)
+    recorded_by = ma.fields.UUID(required=True)
+    version = Integer(required=True)
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
+    voided_at = Timestamp(allow_none=True, required=True)
+    void_reason = ma.fields.String(allow_none=True, required=True)
+
+
+class ObservationListArgs(PageArgs):
+    family_id = ma.fields.UUID()
+    subject_id = ma.fields.UUID()
+    code = ma.fields.String(validate=validate.Length(min=1, max=40))
+    from_ = Date(data_key="from", metadata={"description": "Observed on or after this day"})
+    to = Date(metadata={"description": "Observed on or before this day"})
+    include_voided = Boolean(load_default=False)

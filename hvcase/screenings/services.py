@@ -309,10 +309,14 @@ def _settings_of(child: Child) -> dict[str, Any]:
     return effective(db.session.get(Agency, child.family.agency_id).settings)
 
 
-def child_age(user: User, child_id: uuid.UUID, on: date | None) -> dict[str, Any]:
+def get_child(user: User, child_id: uuid.UUID) -> Child:
+    """The child, in the caller's scope (else 404), its read audited."""
+    return get_member(user, Child, child_id, read=True)
+
+
+def child_age(user: User, child: Child, on: date | None) -> dict[str, Any]:
     """The child's chronological and corrected age on ``on`` (the agency's today by
     default); corrected is None when no correction applies (DESIGN.md)."""
-    child = get_member(user, Child, child_id, read=True)
     on = on or agency_today(user)
     if on < child.birth_date:
         raise ValidationFailed({"on": ["Before the child's birth."]})
@@ -336,10 +340,9 @@ def child_age(user: User, child_id: uuid.UUID, on: date | None) -> dict[str, Any
 REQUIRED = {"asq3": "asq_intervals", "asqse2": "asqse_intervals"}
 
 
-def child_schedule(user: User, child_id: uuid.UUID) -> dict[str, Any]:
+def child_schedule(user: User, child: Child) -> dict[str, Any]:
     """Every interval the agency requires, its window and its status on the agency's today
     against the screenings recorded (API.md; hvcase/screenings/schedule.py)."""
-    child = get_member(user, Child, child_id, read=True)
     settings = _settings_of(child)
     instruments = catalog().instruments
     required = {

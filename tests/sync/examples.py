@@ -23,6 +23,7 @@ from hvcase.organisations.models import Agency
 from tests.factories import (
     CaregiverFactory,
     ChildFactory,
+    ObservationFactory,
     ScreeningFactory,
     UserFactory,
     VisitFactory,
@@ -113,6 +114,32 @@ def _new_screening(family: Family) -> tuple[uuid.UUID, dict[str, Any]]:
     }
 
 
+def _child_of(family: Family) -> Any:
+    """A child of the family (one is made when it has none)."""
+    live = [c for c in family.children if c.voided_at is None]
+    return live[0] if live else ChildFactory(family=family)
+
+
+def _observation(family: Family) -> Any:
+    """Reading days of a child; an unassigned family's recorded by a home visitor of its
+    agency."""
+    child = _child_of(family)
+    if family.home_visitor_id is not None:
+        return ObservationFactory(child=child)
+    agency = db.session.get(Agency, family.agency_id)
+    return ObservationFactory(child=child, recorded_by=UserFactory(agency=agency).id)
+
+
+def _new_observation(family: Family) -> tuple[uuid.UUID, dict[str, Any]]:
+    return uuid.uuid4(), {
+        "family_id": str(family.id),
+        "subject_id": str(_child_of(family).id),
+        "code": "early_language_activity",
+        "value": 4,
+        "observed_on": (utcnow().date() - timedelta(days=3)).isoformat(),
+    }
+
+
 EXAMPLES: dict[str, Example] = {
     "family": Example(
         path="/families",
@@ -150,6 +177,13 @@ EXAMPLES: dict[str, Example] = {
         existing=_screening,
         field="responses",
         values=([2, 1, 0, 0, 0, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0, 0, 0]),
+    ),
+    "observation": Example(
+        path="/observations",
+        new=_new_observation,
+        existing=_observation,
+        field="value",
+        values=(5, 6),
     ),
 }
 

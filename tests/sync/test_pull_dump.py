@@ -7,7 +7,7 @@ from hvcase.extensions import db
 from hvcase.sync import dump
 from hvcase.sync.dump import dumper
 from hvcase.sync.entities import ENTITIES
-from tests.factories import FamilyFactory, ScreeningFactory, VisitFactory
+from tests.factories import FamilyFactory, ObservationFactory, ScreeningFactory, VisitFactory
 from tests.visits import hours_ago
 
 
@@ -46,6 +46,14 @@ def records_of_each_kind(coalition) -> dict[str, list]:
         "child": family.children,
         "visit": visits,
         "screening": screenings,
+        "observation": [
+            ObservationFactory(child=family.children[0]),
+            ObservationFactory(
+                child=family.children[0],
+                code="birth",
+                value={"gestational_age_weeks": 35, "birth_weight_grams": 2400},
+            ),
+        ],
     }
 
 
@@ -89,4 +97,4 @@ def test_what_a_pull_reads_is_what_the_schema_dumps_for_every_kind(coalition):
 def test_kinds_without_extras_are_read_as_rows(app):
     """Only a kind that loads or fills in more with its records pays for ORM objects."""
     as_rows = {name for name, kind in ENTITIES.items() if dump._row_plan(kind) is not None}
-    assert as_rows == {"caregiver", "child", "visit", "screening"}
+    assert as_rows == {"caregiver", "child", "visit", "screening", "observation"}

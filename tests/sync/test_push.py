@@ -467,11 +467,11 @@ def count_rows(model) -> int:
 
 
 def test_entities_not_built_yet_are_rejected_item_by_item(api, family):
-    observation, visit_id = uuid.uuid4(), uuid.uuid4()
+    referral, visit_id = uuid.uuid4(), uuid.uuid4()
     changes = [
-        upsert("observation", observation, {"code": "safe_sleep", "value": True}),
+        upsert("referral", referral, {"category": "housing"}),
         upsert("visit", visit_id, visit_of(family.id)),
-        void("referral", uuid.uuid4()),
+        void("referral_event", uuid.uuid4()),
     ]
 
     answer = sync(api, changes)
