@@ -25,10 +25,10 @@ MIN_SECRET_KEY_LENGTH = 32
 def create_app(env: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     configure(app, env, overrides)
+    load_rules(app)  # first: a bad file stops the start before anything is registered
     register_extensions(app)
     register_request_lifecycle(app)
     register_contributions(app)
-    load_rules(app)
     register_blueprints(app)
     register_commands(app)
     return app
@@ -143,6 +143,7 @@ def register_contributions(app: Flask) -> None:
     (hvcase/common/records.py): registered, a kind is synced and gets the registry's contract
     tests."""
     from hvcase.families import records as family_kinds  # noqa: F401 (registers on import)
+    from hvcase.screenings import contributions as screenings  # noqa: F401 (registers on import)
     from hvcase.screenings import records as screening_kinds  # noqa: F401 (registers on import)
     from hvcase.visits import contributions as visits  # noqa: F401 (registers on import)
     from hvcase.visits import records as visit_kinds  # noqa: F401 (registers on import)

@@ -10,6 +10,8 @@ from hvcase.auth.models import User
 from hvcase.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password
 from hvcase.auth.services import end_all_sign_ins, normalise_email
 from hvcase.extensions import db
+from hvcase.screenings import windows
+from hvcase.screenings.catalog import catalog
 
 
 @click.command("create-admin")
@@ -71,6 +73,15 @@ def revoke_sign_ins(email: str) -> None:
     click.echo(f"Every sign-in of {user.email} has ended.")
 
 
+@click.command("refresh-screening-windows")
+def refresh_screening_windows() -> None:
+    """Compute every child's required screening windows again (after the upgrade that added
+    them, on a database that already had children; the app keeps them up to date after)."""
+    written = windows.refresh_all(db.session, catalog().instruments)
+    db.session.commit()
+    click.echo(f"{written} screening windows written.")
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_admin, seed_demo, revoke_sign_ins):
+    for command in (create_admin, seed_demo, revoke_sign_ins, refresh_screening_windows):
         app.cli.add_command(command)

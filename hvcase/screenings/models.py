@@ -76,3 +76,25 @@ class Observation(IdMixin, VersionedMixin, VoidableMixin, SyncedMixin, db.Model)
     recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False)
 
     family = relationship("Family", lazy="joined")
+
+
+class ScreeningWindow(db.Model):
+    """A child's required interval and its window, kept up to date with the child's birth,
+    gestation and the agency's settings (hvcase/screenings/windows.py), so that which
+    families have a screening overdue is one indexed query for a whole list of families.
+    Whether the interval is done is not kept here: it is read from the screenings."""
+
+    __tablename__ = "screening_windows"
+    __table_args__ = (Index("ix_screening_windows_family_due", "family_id", "due_on"),)
+
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("children.id"), primary_key=True)
+    instrument: Mapped[str] = mapped_column(String(20), primary_key=True)
+    interval: Mapped[int] = mapped_column(Integer, primary_key=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), nullable=False)
+    window_start: Mapped[date] = mapped_column(Date, nullable=False)
+    window_end: Mapped[date] = mapped_column(Date, nullable=False)
+    # The day the child is the interval's age on the window's clock: overdue after it.
+    due_on: Mapped[date] = mapped_column(Date, nullable=False)
+    # The end of the child's last required window: past it the child has aged out of the
+    # schedule, and a missed interval no longer asks for attention.
+    ages_out_on: Mapped[date] = mapped_column(Date, nullable=False)

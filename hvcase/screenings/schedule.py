@@ -165,7 +165,8 @@ def schedule_items(
     today: date,
 ) -> list[dict[str, object]]:
     """A child's schedule (API.md ``GET /children/{id}/schedule``): one item per required
-    interval, ``{instrument, interval, window_start, window_end, status, screening_id}``,
+    interval, ``{instrument, interval, window_start, window_end, status, screening_id}`` (and
+    ``due_on``, the day the child is the interval's age, after which it is overdue),
     instruments in the order of ``required_intervals``, intervals ascending.
 
     ``required_intervals`` is the agency's setting (instrument -> intervals); ``windows`` the
@@ -188,15 +189,16 @@ def schedule_items(
             if dates is None:
                 if screening_id is None:
                     continue
-                window_start = window_end = None
+                window_start = window_end = due_on = None
                 item_status = "completed"
             else:
                 window_start, window_end = dates
+                due_on = clock.first_day_at_least(Age(interval, 0))
                 item_status = status(
                     today=today,
                     window_start=window_start,
                     window_end=window_end,
-                    interval_age_date=clock.first_day_at_least(Age(interval, 0)),
+                    interval_age_date=due_on,
                     screening_id=screening_id,
                 )
             items.append(
@@ -207,6 +209,7 @@ def schedule_items(
                     "window_end": window_end,
                     "status": item_status,
                     "screening_id": screening_id,
+                    "due_on": due_on,  # the interval's age: overdue after it
                 }
             )
     return items

@@ -152,5 +152,6 @@ def test_create_app_registers_every_contribution_whatever_is_imported_first():
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "[] []",
-        "['no_visit_30d'] ['last_visit', 'next_visit']",
+        "['no_visit_30d', 'screening_overdue', 'urgent_screening'] "
+        "['last_visit', 'next_visit', 'screenings_due']",
     ]

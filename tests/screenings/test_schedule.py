@@ -294,6 +294,7 @@ def test_a_recorded_screening_of_an_interval_never_reached_is_still_shown():
             "window_end": None,
             "status": "completed",
             "screening_id": screening,
+            "due_on": None,
         }
     ]
 
