@@ -63,9 +63,12 @@ def configure(app: Flask, env: str | None, overrides: dict[str, Any] | None) -> 
             "pool_pre_ping": True,
             "connect_args": {"options": "-c jit=off -c timezone=UTC", "connect_timeout": 3},
         }
-    # JSON columns are read and written with orjson, as requests and responses are.
+    # JSON columns are read and written with orjson, as requests and responses are. A
+    # statement's parameters never reach a log line or an error message: they are family data
+    # (a depression screen's answers in a failed INSERT, say).
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         **jsonio.ENGINE_JSON,
+        "hide_parameters": True,
         **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
     }
     app.json = jsonio.JSONProvider(app)

@@ -114,3 +114,16 @@ def test_every_operation_declares_the_503_and_its_retry_after(client):
     declared = spec["components"]["responses"]["SERVICE_UNAVAILABLE"]
     assert declared["headers"]["Retry-After"]["required"] is True
     assert "application/problem+json" in declared["content"]
+
+
+def test_a_failed_statement_s_error_and_log_line_hold_none_of_its_values(app):
+    """Parameters are family data (a screening's answers): the engine hides them from every
+    error message, and so from the log line of a 503 or a 500."""
+    from sqlalchemy import text
+
+    secret = "answers of a depression screen"
+    with pytest.raises(OperationalError) as failed, db.session.begin_nested():
+        db.session.execute(text("INSERT INTO no_such_table VALUES (:secret)"), {"secret": secret})
+
+    assert secret not in str(failed.value)
+    assert "hidden" in str(failed.value)
