@@ -38,10 +38,12 @@ def _done(window: Any = ScreeningWindow) -> ColumnElement[bool]:
 def screening_overdue(today: date, _zone: ZoneInfo) -> ColumnElement[bool]:
     """An enrolled family with a child whose required screening is overdue (its window open,
     past the interval's age) or missed (its window closed), no screening of it recorded, the
-    child not yet aged out of the agency's required intervals (API.md)."""
+    child not yet aged out of the agency's required intervals (API.md). A window that closed
+    before the family enrolled does not count: no home visitor could have given it."""
     return (Family.status == "enrolled") & exists().where(
         ScreeningWindow.family_id == Family.id,
         ScreeningWindow.due_on < today,
+        ScreeningWindow.window_end >= Family.enrolled_on,
         ScreeningWindow.ages_out_on >= today,
         exists().where(Child.id == ScreeningWindow.child_id, Child.voided_at.is_(None)),
         ~_done(),

@@ -164,3 +164,15 @@ def test_the_refresh_command_writes_every_child_s_windows(coalition, app):
     assert result.exit_code == 0, result.output
     assert len(windows_of(child)) == 24
     assert "screening windows written" in result.output
+
+
+def test_windows_that_closed_before_the_family_enrolled_ask_for_nothing(coalition, api):
+    today = today_of(coalition)
+    family = FamilyFactory(home_visitor=coalition.a.visitor, enrolled_on=today)
+    ChildFactory(family=family, birth_date=add_months(today, -3))  # the 2-month windows closed
+    db.session.flush()
+
+    assert "screening_overdue" not in attention(api, family)
+    family.enrolled_on = add_months(today, -1) - timedelta(days=5)  # while they were open
+    db.session.flush()
+    assert "screening_overdue" in attention(api, family)
