@@ -1,17 +1,20 @@
 """The benchmark's data set, at the scale of DESIGN.md: one coalition of 12 agencies (a lead
 and 11 members), 240 home visitors with a supervisor for every 8 and an agency admin in every
 agency, 12,000 families (about 50 a home visitor) with their caregivers, children, enrollment
-episode and assignment, and about 900,000 visits over 3 years.
+episode and assignment, about 900,000 visits over 3 years, and the screenings and
+observations of those years: each child's required screening windows (``screening_windows``),
+about 150,000 screenings (the children's ASQ-3 and ASQ:SE-2 at their intervals, the caregivers'
+PHQ-9 or EPDS and HITS) and about 100,000 observations.
 
 Rows are built in Python from ``random.Random(42)`` (the same data every run; visits from a
 second generator, so that adding them left the households as they were) and written with Core
 ``insert()`` executemany in batches: the ORM's unit of work, one object at a time, would take
-many times longer. Screenings and referrals join the data set as their modules are built.
+many times longer. Referrals join the data set as their module is built.
 
-Every synced row (families, caregivers, children, assignments, visits) carries the change
-number ``SEEDED_CHANGE``, as if one transaction before any tablet synced had written them all:
-a row without one is a row its transaction has not stamped yet, and the next commit anywhere
-would stamp them all (hvcase/sync/clock.py).
+Every synced row (families, caregivers, children, assignments, visits, screenings,
+observations) carries the change number ``SEEDED_CHANGE``, as if one transaction before any
+tablet synced had written them all: a row without one is a row its transaction has not stamped
+yet, and the next commit anywhere would stamp them all (hvcase/sync/clock.py).
 
 ``python -m bench.seed`` wipes the benchmark database and seeds it.
 """
@@ -29,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from itertools import accumulate, islice
 from operator import itemgetter
+from types import SimpleNamespace
 from typing import Any
 
 import flask_migrate
@@ -48,11 +52,17 @@ from bench.names import (
 )
 from hvcase.auth.models import User
 from hvcase.auth.passwords import hash_password
+from hvcase.common.reminders import Reminder
 from hvcase.common.text import name_key
 from hvcase.extensions import db
 from hvcase.families import codes
 from hvcase.families.models import Assignment, Caregiver, Child, Enrollment, Family
 from hvcase.organisations.models import Agency
+from hvcase.organisations.settings import effective
+from hvcase.screenings.catalog import Catalog, catalog
+from hvcase.screenings.models import Observation, Screening, ScreeningWindow
+from hvcase.screenings.scoring import score
+from hvcase.screenings.windows import window_rows
 from hvcase.visits import codes as visit_codes
 from hvcase.visits.models import Visit
 
@@ -64,7 +74,10 @@ FAMILIES = 12_000
 HISTORY_DAYS = 3 * 365
 VISITS = 900_000
 BATCH = 2_000
-COPIED = frozenset({"visits"})  # written with COPY rather than executemany (see ``copy``)
+SCREENINGS = 150_000  # about: what the cadences below give, not a quota
+OBSERVATIONS = 100_000  # about, likewise
+# Written with COPY rather than executemany (see ``copy``).
+COPIED = frozenset({"visits", "screening_windows", "screenings", "observations"})
 SEEDED_CHANGE = 0
 PASSWORD = "bench-password-not-secret"
 EMAIL_DOMAIN = "bench.example.org"
@@ -82,6 +95,29 @@ OFFICE_OPENS = time_of_day(14, tzinfo=UTC)  # 8 or 9 in the morning in the Midwe
 # The bits of a version 4 UUID, set on a random 128-bit number.
 UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
 UUID4_SET = (0x8000 << 48) | (4 << 76)
+# Screenings: how a home visitor gives a child's required interval (weights out of 100).
+CHILD_SCREENS = {"on_time": 76, "late": 13, "missed": 11}
+ASQ_POSITIVE = 0.12  # an ASQ-3 with a domain below its cutoff
+ASQSE_POSITIVE = 0.10
+DEPRESSION_EVERY_DAYS = 135  # the primary caregiver's PHQ-9 or EPDS, give or take 20 days
+DEPRESSION_POSITIVE = 0.11  # not urgent; with the urgent ones, about 12% positive
+URGENT = 0.015  # PHQ-9 item 9 or EPDS item 10 above 0
+IPV_EVERY_DAYS = 365
+IPV_POSITIVE = 0.05
+SECOND_CAREGIVER_EVERY_DAYS = 365
+SKIPPED_CAREGIVER_SCREEN = 0.1
+POOL = 40  # scored answers of each kind, for each instrument and interval
+VOIDED_RECORDS = 0.003
+EDUCATION_ENROLLMENT = (
+    "not_enrolled",
+    "not_enrolled",
+    "enrolled_secondary",
+    "completed_secondary",
+    "enrolled_postsecondary",
+)
+INTERACTION_TOOLS = ("PICCOLO", "PICCOLO", "NCAST", "KIPS", "HOME")
+# (age in months, code, share answered true) asked once about each child of that age.
+CHILD_MILESTONES = ((1, "breastfeeding", 0.6), (6, "breastfeeding", 0.35), (1, "safe_sleep", 0.8))
 VISIT_NOTES = (
     "Reviewed the week's goals; caregiver practised reading aloud.",
     "Discussed sleep routines and safe sleep.",
@@ -116,6 +152,10 @@ class Rows:
     enrollments: list[dict[str, Any]] = field(default_factory=list)
     assignments: list[dict[str, Any]] = field(default_factory=list)
     visits: list[dict[str, Any]] = field(default_factory=list)
+    screening_windows: list[dict[str, Any]] = field(default_factory=list)
+    screenings: list[dict[str, Any]] = field(default_factory=list)
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    reminders: list[dict[str, Any]] = field(default_factory=list)
 
     def tables(self) -> Iterator[tuple[Table, list[dict[str, Any]]]]:
         yield Agency.__table__, self.agencies
@@ -127,6 +167,10 @@ class Rows:
         yield Enrollment.__table__, self.enrollments
         yield Assignment.__table__, self.assignments
         yield Visit.__table__, self.visits
+        yield ScreeningWindow.__table__, self.screening_windows
+        yield Screening.__table__, self.screenings
+        yield Observation.__table__, self.observations
+        yield Reminder.__table__, self.reminders  # about urgent screenings
 
 
 @dataclass(frozen=True)
@@ -573,6 +617,462 @@ class Visits:
         }
 
 
+class Screenings:
+    """Each child's required screening windows, and the screenings given in them and to the
+    caregivers, from ``random.Random(44)`` (so that adding them left the households and visits
+    as they were). Everything is dated within the family's enrollment and no later than
+    yesterday (the agency's today may still be yesterday in UTC), and given by the family's
+    home visitor.
+
+    - Windows: ``hvcase.screenings.windows.window_rows`` for every child, as the app keeps
+      them (the agency's settings; all agencies have the defaults here).
+    - Children: for each required ASQ-3 and ASQ:SE-2 interval whose window the family is
+      enrolled in, the home visitor plans a day: mostly by the interval's age (on time), some
+      after it (late, still in the window), some never (missed); the ASQ:SE-2 goes with the
+      same interval's ASQ-3 when that day is in its window too. A day still ahead, or after the
+      family left, is not given (an open window is due or overdue today).
+    - Caregivers: the primary caregiver's depression screen soon after enrollment, then about
+      every four and a half months (some skipped): the EPDS for a mother expecting or in her
+      child's first year, the PHQ-9 otherwise; a second caregiver's PHQ-9 now and then; HITS
+      at enrollment and about yearly.
+    - Scores: for each instrument (and interval) a small pool of answers scored once by
+      ``hvcase.screenings.scoring.score`` with the catalog's instruments and cutoffs (the
+      shipped example cutoffs) and the agency's settings, sorted by what they score (negative,
+      positive, urgent); each screening reuses one, the pool chosen for the rates wanted:
+      ``DEPRESSION_POSITIVE`` and ``URGENT`` make about 12% of depression screens positive.
+    - An urgent screening has its ``urgent_screening`` reminder for the supervisor, as the app
+      records it (``pending`` in its last day, ``sent`` before: a worker would have sent it).
+
+    The JSON columns hold JSON text (the table goes by COPY), ``null`` where the app stores
+    JSON null."""
+
+    def __init__(self, today: date, rows: Rows, known: Catalog) -> None:
+        self.rng = random.Random(SEED + 2)
+        self.last = today - timedelta(days=1)
+        self.rows = rows
+        self.known = known
+        self.now = datetime.now(UTC)
+        self.settings = {a["id"]: effective(a["settings"]) for a in rows.agencies}
+        self.supervisor_of = {u["id"]: u["supervisor_id"] for u in rows.other_users}
+        self.pools: dict[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = {}
+
+    def build(self) -> None:
+        caregivers, children = _by_family(self.rows.caregivers), _by_family(self.rows.children)
+        for family in self.rows.families:
+            settings = self.settings[family["agency_id"]]
+            end = min(family["discharged_on"] or self.last, self.last)
+            kids = children.get(family["id"], [])
+            for child in kids:
+                windows = window_rows(
+                    SimpleNamespace(**child), family["id"], settings, self.known.instruments
+                )
+                self.rows.screening_windows.extend(windows)
+                self.child(family, child["id"], windows, settings, end)
+            self.caregivers(family, caregivers[family["id"]], kids, settings, end)
+        self.rows.screenings.sort(key=itemgetter("created_at"))  # as recorded (see Visits)
+
+    # Children --------------------------------------------------------------------------
+
+    def child(
+        self,
+        family: dict[str, Any],
+        child_id: uuid.UUID,
+        windows: list[dict[str, Any]],
+        settings: dict[str, Any],
+        end: date,
+    ) -> None:
+        asq_days: dict[int, date] = {}  # the ASQ-3 of each interval, planned
+        for window in windows:  # ASQ-3 first (window_rows follows the required intervals)
+            instrument, interval = window["instrument"], window["interval"]
+            first, last = max(window["window_start"], family["enrolled_on"]), window["window_end"]
+            if first > last:
+                continue  # closed before the family enrolled
+            day = asq_days.get(interval) if instrument == "asqse2" else None
+            if day is None or not first <= day <= last:
+                day = self.planned_day(first, window["due_on"], last)
+            if day is None:
+                continue  # missed
+            if instrument == "asq3":
+                asq_days[interval] = day
+            if day <= end:
+                rates = ASQ_POSITIVE if instrument == "asq3" else ASQSE_POSITIVE
+                fragment = self.pick(instrument, interval, settings, rates)
+                self.add(family, day, instrument, interval, fragment, child_id=child_id)
+
+    def planned_day(self, first: date, due_on: date, last: date) -> date | None:
+        """The day a home visitor gives an interval's questionnaire in the window's days
+        ``first`` to ``last``: on time (by ``due_on``, the interval's age), late (after it)
+        or never, weighted by ``CHILD_SCREENS``; a window entered late is given late."""
+        random = self.rng.random
+        how = random() * 100
+        if how >= CHILD_SCREENS["on_time"] + CHILD_SCREENS["late"]:
+            return None
+        if how < CHILD_SCREENS["on_time"] and first <= due_on:
+            last = min(due_on, last)
+        else:
+            first = max(first, min(due_on + timedelta(days=1), last))
+        return first + timedelta(days=int(random() * ((last - first).days + 1)))
+
+    # Caregivers ------------------------------------------------------------------------
+
+    def caregivers(
+        self,
+        family: dict[str, Any],
+        caregivers: list[dict[str, Any]],
+        children: list[dict[str, Any]],
+        settings: dict[str, Any],
+        end: date,
+    ) -> None:
+        random = self.rng.random
+        primary = next(c for c in caregivers if c["primary"])
+        births = [child["birth_date"] for child in children]
+        expecting = family["expected_delivery_date"] is not None
+        enrolled_on = family["enrolled_on"]
+        day = enrolled_on + timedelta(days=int(random() * 21))
+        while day <= end:
+            if random() >= SKIPPED_CAREGIVER_SCREEN:
+                postpartum = any(0 <= (day - birth).days <= 365 for birth in births)
+                mother = primary["relationship"] == "mother"
+                code = "epds" if mother and (postpartum or expecting) else "phq9"
+                self.caregiver(family, primary, day, code, settings)
+            day += timedelta(days=DEPRESSION_EVERY_DAYS - 20 + int(random() * 41))
+        for caregiver in caregivers:
+            if caregiver["primary"]:
+                every, chance = IPV_EVERY_DAYS, 1 - SKIPPED_CAREGIVER_SCREEN
+                code = "ipv"
+            else:
+                every, chance, code = SECOND_CAREGIVER_EVERY_DAYS, 0.5, "phq9"
+            day = enrolled_on + timedelta(days=int(random() * 45))
+            while day <= end:
+                if random() < chance:
+                    self.caregiver(family, caregiver, day, code, settings)
+                day += timedelta(days=every - 30 + int(random() * 61))
+
+    def caregiver(
+        self,
+        family: dict[str, Any],
+        caregiver: dict[str, Any],
+        day: date,
+        code: str,
+        settings: dict[str, Any],
+    ) -> None:
+        random = self.rng.random
+        if code == "ipv":
+            fragment = self.pick(code, None, settings, IPV_POSITIVE)
+        elif random() < URGENT:
+            fragment = self.choose(self.pool(code, None, settings)["urgent"])
+        else:
+            fragment = self.pick(code, None, settings, DEPRESSION_POSITIVE)
+        self.add(family, day, code, None, fragment, caregiver_id=caregiver["id"])
+
+    # Scores ----------------------------------------------------------------------------
+
+    def pick(
+        self, code: str, interval: int | None, settings: dict[str, Any], positive: float
+    ) -> dict[str, Any]:
+        """A scored answer of the instrument, positive (not urgent) with probability
+        ``positive``, else negative and not urgent."""
+        pool = self.pool(code, interval, settings)
+        return self.choose(pool["positive" if self.rng.random() < positive else "negative"])
+
+    def choose(self, fragments: list[dict[str, Any]]) -> dict[str, Any]:
+        return fragments[int(self.rng.random() * len(fragments))]
+
+    def pool(
+        self, code: str, interval: int | None, settings: dict[str, Any]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Answers of the instrument scored by the server's rules, sorted by what they score:
+        ``negative`` and ``positive`` (neither urgent), ``urgent``; at least ``POOL`` of each
+        kind the instrument can give. The same pools for every agency of the same settings."""
+        threshold = settings.get("epds_positive_at")
+        key = (code, interval, threshold)
+        if key in self.pools:
+            return self.pools[key]
+        instrument = self.known.instruments[code]
+        make = {
+            "asq3": self.asq3_answers,
+            "asqse2": self.asqse2_answers,
+        }.get(code, self.summed_answers)
+        pool: dict[str, list[dict[str, Any]]] = {"negative": [], "positive": [], "urgent": []}
+        wanted = ("negative", "positive")
+        if instrument.scoring.get("urgent_items"):
+            wanted += ("urgent",)
+        for _ in range(POOL * 400):
+            given = make(instrument)
+            scored = score(
+                instrument,
+                interval=interval,
+                settings=settings,
+                cutoffs=self.known.cutoffs,
+                **given,
+            )
+            kind = "urgent" if scored.urgent else scored.result
+            if len(pool[kind]) < POOL:
+                pool[kind].append(
+                    {
+                        "responses": json.dumps(given.get("responses")),
+                        "domain_scores": json.dumps(scored.domain_scores),
+                        "total": scored.total,
+                        "zones": json.dumps(scored.zones),
+                        "result": scored.result,
+                        "referral_recommended": scored.referral_recommended,
+                        "urgent": scored.urgent,
+                    }
+                )
+            if all(len(pool[kind]) >= POOL for kind in wanted):
+                break
+        else:
+            raise RuntimeError(f"{code} {interval}: too few answers of some kind in the pool")
+        self.pools[key] = pool
+        return pool
+
+    def asq3_answers(self, instrument: Any) -> dict[str, Any]:
+        """Six answers a domain, mostly ``yes``, a child behind in a domain now and then,
+        an item left unanswered now and then; one in seven given as domain scores."""
+        random = self.rng.random
+        domains = instrument.domains
+        if random() < 1 / 7:
+            return {"domain_scores": {d: 60 - 5 * int(random() ** 2 * 8) for d in domains}}
+        answers = {}
+        for domain in domains:
+            behind = random() ** 3  # most children are not behind
+            answers[domain] = [
+                None
+                if random() < 0.02
+                else "not_yet"
+                if (r := random()) < behind * 0.6
+                else "sometimes"
+                if r < 0.08 + behind
+                else "yes"
+                for _ in range(6)
+            ]
+        return {"responses": answers}
+
+    def asqse2_answers(self, instrument: Any) -> dict[str, Any]:
+        """A total in steps of 5, spread below and a little above the interval's cutoffs."""
+        return {"domain_scores": {"total": 5 * int(self.rng.random() ** 2 * 40)}}
+
+    def summed_answers(self, instrument: Any) -> dict[str, Any]:
+        """Answers from the lowest up, higher the more troubled the caregiver."""
+        random = self.rng.random
+        items = instrument.items
+        low, span = items["min"], items["max"] - items["min"]
+        trouble = random() ** 2
+        return {
+            "responses": [
+                low + sum(random() < trouble for _ in range(span)) for _ in range(items["count"])
+            ]
+        }
+
+    # Rows ------------------------------------------------------------------------------
+
+    def add(
+        self,
+        family: dict[str, Any],
+        day: date,
+        code: str,
+        interval: int | None,
+        fragment: dict[str, Any],
+        child_id: uuid.UUID | None = None,
+        caregiver_id: uuid.UUID | None = None,
+    ) -> None:
+        random = self.rng.random
+        at = min(
+            datetime.combine(day, OFFICE_OPENS) + timedelta(minutes=int(random() * 480)), self.now
+        )
+        row = {
+            "id": uuid.UUID(int=self.rng.getrandbits(128) & UUID4_CLEAR | UUID4_SET),
+            "family_id": family["id"],
+            "child_id": child_id,
+            "caregiver_id": caregiver_id,
+            "instrument": code,
+            "interval": interval,
+            "administered_on": day,
+            "administered_by": family["home_visitor_id"],
+            **fragment,
+            "version": 1,
+            "created_at": at,
+            "updated_at": at,
+            "voided_at": None,
+            "void_reason": None,
+            "change_seq": SEEDED_CHANGE,
+        }
+        if random() < VOIDED_RECORDS:
+            row["voided_at"] = at
+            row["void_reason"] = "Entered in error."
+        self.rows.screenings.append(row)
+        if row["urgent"]:
+            self.alert(family, row)
+
+    def alert(self, family: dict[str, Any], screening: dict[str, Any]) -> None:
+        """The supervisor's ``urgent_screening`` reminder, recorded with the screening."""
+        at = screening["created_at"]
+        sent = self.now - at > timedelta(days=1)
+        self.rows.reminders.append(
+            {
+                "id": uuid.UUID(int=self.rng.getrandbits(128) & UUID4_CLEAR | UUID4_SET),
+                "agency_id": family["agency_id"],
+                "kind": "urgent_screening",
+                "family_id": family["id"],
+                "recipient_id": self.supervisor_of[family["home_visitor_id"]],
+                "subject_id": screening["id"],
+                "channel": "log",
+                "due_at": at,
+                "sent_at": at + timedelta(minutes=1) if sent else None,
+                "status": "sent" if sent else "pending",
+                "attempts": 1 if sent else 0,
+                "error": None,
+                "created_at": at,
+            }
+        )
+
+
+class Observations:
+    """About ``OBSERVATIONS`` observations of API.md's codes, from ``random.Random(45)``, each
+    with a subject of the kind its code wants (hvcase/screenings/data/observation_codes.json)
+    and a value of its type, dated within the family's enrollment, no later than yesterday,
+    and for a child not before its birth; recorded by the family's home visitor.
+
+    - The primary caregiver: at enrollment, education enrollment and tobacco use (a user
+      referred to cessation services half the time, the same day); health insurance at
+      enrollment (the caregiver's own code) and most years after (changing now and then);
+      with a child in the family, a parent-child interaction tool a few months in and about
+      every year and a half (for the family as a whole one time in five).
+    - Each child: its birth (gestational age and weight as on the child) and the mother's
+      postpartum visit when born during the enrollment; breastfeeding at about 1 and 6 months
+      and safe sleep at about 1 month; about yearly, a well-child visit, an injury ED visit
+      asked about now and then and, from 6 months, early language activity; a maltreatment
+      report for a few.
+    """
+
+    def __init__(self, today: date, rows: Rows) -> None:
+        self.rng = random.Random(SEED + 3)
+        self.last = today - timedelta(days=1)
+        self.rows = rows
+        self.now = datetime.now(UTC)
+
+    def build(self) -> None:
+        caregivers, children = _by_family(self.rows.caregivers), _by_family(self.rows.children)
+        for family in self.rows.families:
+            end = min(family["discharged_on"] or self.last, self.last)
+            members = caregivers[family["id"]]
+            kids = children.get(family["id"], [])
+            self.caregiver(family, next(c for c in members if c["primary"]), bool(kids), end)
+            mother = next((c for c in members if c["relationship"] == "mother"), None)
+            for child in kids:
+                self.child(family, child, mother, end)
+        self.rows.observations.sort(key=itemgetter("created_at"))  # as recorded
+
+    def caregiver(
+        self, family: dict[str, Any], primary: dict[str, Any], with_children: bool, end: date
+    ) -> None:
+        random, add, subject = self.rng.random, self.add, primary["id"]
+        day = family["enrolled_on"] + timedelta(days=int(random() * 14))
+        education = EDUCATION_ENROLLMENT[int(random() * len(EDUCATION_ENROLLMENT))]
+        add(family, subject, "education_enrollment", education, day, end)
+        smokes = random() < 0.18
+        add(family, subject, "tobacco_use", smokes, day, end)
+        if smokes and random() < 0.5:
+            add(family, subject, "tobacco_cessation_referral", True, day, end)
+        insurance = primary["insurance"]
+        add(family, subject, "health_insurance", insurance, day, end)
+        while (day := day + timedelta(days=335 + int(random() * 61))) <= end:
+            if random() < 0.3:
+                continue  # not asked that year
+            if random() < 0.1:
+                insurance = codes.INSURANCE[int(random() * len(codes.INSURANCE))]
+            add(family, subject, "health_insurance", insurance, day)
+        if not with_children:
+            return
+        day = family["enrolled_on"] + timedelta(days=60 + int(random() * 90))
+        while day <= end:
+            tool = INTERACTION_TOOLS[int(random() * len(INTERACTION_TOOLS))]
+            add(family, None if random() < 0.2 else subject, "parent_child_interaction", tool, day)
+            day += timedelta(days=520 + int(random() * 61))
+
+    def child(
+        self,
+        family: dict[str, Any],
+        child: dict[str, Any],
+        mother: dict[str, Any] | None,
+        end: date,
+    ) -> None:
+        random, add = self.rng.random, self.add
+        born, child_id = child["birth_date"], child["id"]
+        first = max(born, family["enrolled_on"])
+        if born >= family["enrolled_on"]:
+            if child["gestational_age_weeks"] is not None:
+                value = {
+                    "gestational_age_weeks": child["gestational_age_weeks"],
+                    "gestational_age_days": child["gestational_age_days"],
+                    "birth_weight_grams": child["birth_weight_grams"],
+                }
+                day = born + timedelta(days=3 + int(random() * 18))
+                add(family, child_id, "birth", value, day, end)
+            day = born + timedelta(days=21 + int(random() * 36))
+            subject = mother["id"] if mother is not None and random() < 0.9 else None
+            add(family, subject, "postpartum_visit", random() < 0.85, day, end)
+        for months, code, yes in CHILD_MILESTONES:
+            day = born + timedelta(days=30 * months + int(random() * 21) - 10)
+            if day >= first:
+                add(family, child_id, code, random() < yes, day, end)
+        day = first + timedelta(days=int(random() * 120))
+        while day <= end:
+            add(family, child_id, "well_child_visit", random() < 0.85, day)
+            if random() < 0.3:
+                add(family, child_id, "ed_visit_injury", random() < 0.08, day)
+            if (day - born).days >= 180:
+                add(family, child_id, "early_language_activity", min(7, int(random() * 9)), day)
+            day += timedelta(days=335 + int(random() * 61))
+        if random() < 0.01:
+            day = first + timedelta(days=int(random() * max((end - first).days, 1)))
+            found = "screened_in" if random() < 0.4 else "screened_out"
+            add(family, child_id, "maltreatment_report", found, day, end)
+
+    def add(
+        self,
+        family: dict[str, Any],
+        subject_id: uuid.UUID | None,
+        code: str,
+        value: Any,
+        day: date,
+        end: date | None = None,
+    ) -> None:
+        """One observation; none when ``day`` is after ``end`` (the caller's, or yesterday)."""
+        if day > (end or self.last):
+            return
+        random = self.rng.random
+        at = min(
+            datetime.combine(day, OFFICE_OPENS) + timedelta(minutes=int(random() * 480)), self.now
+        )
+        row = {
+            "id": uuid.UUID(int=self.rng.getrandbits(128) & UUID4_CLEAR | UUID4_SET),
+            "family_id": family["id"],
+            "subject_id": subject_id,
+            "code": code,
+            "value": json.dumps(value),
+            "observed_on": day,
+            "recorded_by": family["home_visitor_id"],
+            "version": 1,
+            "created_at": at,
+            "updated_at": at,
+            "voided_at": None,
+            "void_reason": None,
+            "change_seq": SEEDED_CHANGE,
+        }
+        if random() < VOIDED_RECORDS:
+            row["voided_at"] = at
+            row["void_reason"] = "Entered in error."
+        self.rows.observations.append(row)
+
+
+def _by_family(rows: list[dict[str, Any]]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    grouped: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["family_id"], []).append(row)
+    return grouped
+
+
 def _table(weights: tuple[tuple[str, int], ...]) -> list[str]:
     """Each name as many times as its weight (the weights add up to 100): a look-up by
     ``int(random() * 100)`` picks one by weight."""
@@ -668,6 +1168,8 @@ def seed(app: Flask) -> float:
         gc.disable()
         try:
             rows = Generator(today, hash_password(PASSWORD)).build()
+            Screenings(today, rows, catalog()).build()
+            Observations(today, rows).build()
             built = time.perf_counter()
             with db.engine.begin() as connection:
                 counts = write(connection, rows)
@@ -702,7 +1204,12 @@ def seeded(app: Flask) -> bool:
             return False
         families = connection.scalar(select(func.count()).select_from(Family.__table__))
         visits = connection.scalar(select(func.count()).select_from(Visit.__table__))
-        return (families or 0) >= FAMILIES and (visits or 0) >= 0.95 * VISITS
+        screenings = connection.scalar(select(func.count()).select_from(Screening.__table__))
+        return (
+            (families or 0) >= FAMILIES
+            and (visits or 0) >= 0.95 * VISITS
+            and (screenings or 0) >= 0.9 * SCREENINGS
+        )
 
 
 def main() -> None:

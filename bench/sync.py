@@ -39,7 +39,7 @@ clock's stamp at commit, the audit events.
   records a second, the median of 3 walks (fewer when a scenario has taken a minute: no new
   walk starts then; of an even number, the faster middle one). Target (DESIGN.md): at least
   10,000 records a second. Baseline: the same families' records (families, caregivers,
-  children, visits) read raw with Core.
+  children, visits, screenings, observations) read raw with Core.
 - (f) The tablet of (a): its first full pull (no cursor, 500 a page; median of 3), held to the
   same 10,000 a second, and an incremental pull after one batch pushed from another device of
   the same user (a device is not sent back its own changes; median of 20).
@@ -87,6 +87,8 @@ from hvcase.common.time import utcnow
 from hvcase.extensions import db
 from hvcase.families import codes as family_codes
 from hvcase.families.models import Caregiver, Child, Family
+from hvcase.screenings.models import Observation, Screening
+from hvcase.sync.entities import ENTITIES
 from hvcase.visits import codes as visit_codes
 from hvcase.visits.models import Visit
 
@@ -158,7 +160,7 @@ class Tablet:
     seed: int = 0
     cursor: str | None = None
     records: dict[str, dict[str, Record]] = field(
-        default_factory=lambda: {"family": {}, "caregiver": {}, "child": {}, "visit": {}}
+        default_factory=lambda: {name: {} for name in ENTITIES}
     )
     rng: random.Random = field(init=False)
     own_visits: deque = field(default_factory=lambda: deque(maxlen=500))
@@ -729,13 +731,14 @@ def walk(client: Any, meter: SqlMeter, headers: dict[str, str], limit: int) -> W
 
 def raw_read(app: Flask, family_ids: list[str]) -> tuple[int, float]:
     """The pull's baseline: every row of the families' records (the family, its caregivers,
-    children and visits) read with Core in one transaction; (rows, ms)."""
+    children, visits, screenings and observations) read with Core in one transaction; (rows,
+    ms)."""
     ids = bindparam("ids", [uuid.UUID(i) for i in family_ids], expanding=True, type_=Uuid())
     rows = 0
     with app.app_context():
         started = time.perf_counter()
         with db.engine.connect() as connection:
-            for model in (Family, Caregiver, Child, Visit):
+            for model in (Family, Caregiver, Child, Visit, Screening, Observation):
                 table = model.__table__
                 column = table.c.id if model is Family else table.c.family_id
                 rows += len(connection.execute(select(table).where(column.in_(ids))).all())

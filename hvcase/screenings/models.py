@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hvcase.common.models import (
@@ -29,8 +29,26 @@ class Screening(IdMixin, VersionedMixin, VoidableMixin, SyncedMixin, db.Model):
     __tablename__ = "screenings"
     __table_args__ = (
         Index("ix_screenings_family_administered", "family_id", "administered_on"),
-        Index("ix_screenings_child_instrument", "child_id", "instrument"),
+        # Whether a child's interval is done (``screening_overdue``, for every family of a
+        # list, window by window) is read from this index alone: ``voided_at`` is carried in it.
+        Index(
+            "ix_screenings_child_interval",
+            "child_id",
+            "instrument",
+            "interval",
+            postgresql_include=["voided_at"],
+        ),
         Index("ix_screenings_caregiver", "caregiver_id"),
+        # The few urgent screenings (``urgent_screening``): without it a family list read the
+        # whole table. The condition is the reason's own (``urgent IS true``, not ``urgent``),
+        # so that PostgreSQL sees the index applies.
+        Index(
+            "ix_screenings_urgent",
+            "family_id",
+            "administered_on",
+            postgresql_where=text("urgent IS TRUE AND voided_at IS NULL"),
+            sqlite_where=text("urgent IS TRUE AND voided_at IS NULL"),
+        ),
         unstamped_index("screenings"),
     )
 
