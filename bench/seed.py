@@ -62,7 +62,7 @@ from hvcase.organisations.settings import effective
 from hvcase.screenings.catalog import Catalog, catalog
 from hvcase.screenings.models import Observation, Screening, ScreeningWindow
 from hvcase.screenings.scoring import score
-from hvcase.screenings.windows import window_rows
+from hvcase.screenings.windows import mark_done, window_rows
 from hvcase.visits import codes as visit_codes
 from hvcase.visits.models import Visit
 
@@ -1174,6 +1174,9 @@ def seed(app: Flask) -> float:
             with db.engine.begin() as connection:
                 counts = write(connection, rows)
             del rows
+            # Each window marked done with its first live screening, as the app marks them.
+            mark_done(db.session)
+            db.session.commit()
         finally:
             gc.enable()
         written = time.perf_counter()

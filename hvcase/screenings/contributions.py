@@ -16,23 +16,13 @@ from hvcase.common.time import today_in
 from hvcase.extensions import db
 from hvcase.families.attention import register_reason
 from hvcase.families.details import register_details
-from hvcase.families.models import Child, Family
+from hvcase.families.models import Family
 from hvcase.organisations.models import Agency
 from hvcase.screenings import windows
 from hvcase.screenings.catalog import catalog
 from hvcase.screenings.models import Screening, ScreeningWindow
 
 URGENT_FOR_DAYS = 14  # API.md: an urgent screening in the last 14 days
-
-
-def _done(window: Any = ScreeningWindow) -> ColumnElement[bool]:
-    """A live screening of the window's child, instrument and interval exists."""
-    return exists().where(
-        Screening.child_id == window.child_id,
-        Screening.instrument == window.instrument,
-        Screening.interval == window.interval,
-        Screening.voided_at.is_(None),
-    )
 
 
 def screening_overdue(today: date, _zone: ZoneInfo) -> ColumnElement[bool]:
@@ -42,11 +32,10 @@ def screening_overdue(today: date, _zone: ZoneInfo) -> ColumnElement[bool]:
     before the family enrolled does not count: no home visitor could have given it."""
     return (Family.status == "enrolled") & exists().where(
         ScreeningWindow.family_id == Family.id,
+        ScreeningWindow.screening_id.is_(None),
         ScreeningWindow.due_on < today,
         ScreeningWindow.window_end >= Family.enrolled_on,
         ScreeningWindow.ages_out_on >= today,
-        exists().where(Child.id == ScreeningWindow.child_id, Child.voided_at.is_(None)),
-        ~_done(),
     )
 
 
@@ -69,13 +58,11 @@ def screenings_due(family: Family) -> dict[str, Any]:
     today = today_in(agency.timezone)
     rows = db.session.execute(
         select(ScreeningWindow)
-        .join(Child, Child.id == ScreeningWindow.child_id)
         .where(
             ScreeningWindow.family_id == family.id,
-            Child.voided_at.is_(None),
+            ScreeningWindow.screening_id.is_(None),
             ScreeningWindow.window_start <= today,
             ScreeningWindow.window_end >= today,
-            ~_done(),
         )
         .order_by(ScreeningWindow.window_end, ScreeningWindow.child_id, ScreeningWindow.instrument)
     ).scalars()

@@ -97,13 +97,23 @@ class Observation(IdMixin, VersionedMixin, VoidableMixin, SyncedMixin, db.Model)
 
 
 class ScreeningWindow(db.Model):
-    """A child's required interval and its window, kept up to date with the child's birth,
-    gestation and the agency's settings (hvcase/screenings/windows.py), so that which
-    families have a screening overdue is one indexed query for a whole list of families.
-    Whether the interval is done is not kept here: it is read from the screenings."""
+    """A child's required interval, its window and whether it is done, kept up to date with
+    the child's birth, gestation, the agency's settings and the child's screenings
+    (hvcase/screenings/windows.py), so that which families have a screening overdue is one
+    indexed range a family for a whole list of families. A voided child has none."""
 
     __tablename__ = "screening_windows"
-    __table_args__ = (Index("ix_screening_windows_family_due", "family_id", "due_on"),)
+    __table_args__ = (
+        # The windows still to do, by family: what ``screening_overdue`` and a family's
+        # ``screenings_due`` read, a few rows a family.
+        Index(
+            "ix_screening_windows_open",
+            "family_id",
+            "due_on",
+            postgresql_where=text("screening_id IS NULL"),
+            sqlite_where=text("screening_id IS NULL"),
+        ),
+    )
 
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("children.id"), primary_key=True)
     instrument: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -116,3 +126,8 @@ class ScreeningWindow(db.Model):
     # The end of the child's last required window: past it the child has aged out of the
     # schedule, and a missed interval no longer asks for attention.
     ages_out_on: Mapped[date] = mapped_column(Date, nullable=False)
+    # The (first) live screening of this interval, None while it is still to do: set and
+    # cleared as screenings are recorded and voided (hvcase/screenings/windows.py).
+    screening_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("screenings.id"), nullable=True
+    )

@@ -1,10 +1,12 @@
-"""Each child's required screening windows, kept as rows (``ScreeningWindow``) so that which
-families have a screening overdue or missed is one indexed query for a whole page of families
-(the ``screening_overdue`` attention reason, ``needs_attention=true``).
+"""Each child's required screening windows, kept as rows (``ScreeningWindow``) with whether
+each is done, so that which families have a screening overdue or missed is one indexed query
+for a whole page of families (the ``screening_overdue`` attention reason,
+``needs_attention=true``).
 
-The rows follow what they are computed from, in the same transaction: a child added or given
-another birth date or gestational age, and an agency's new ``full_term_weeks`` or required
-intervals, recompute them at the flush (``watch``). The windows are those of
+The rows follow what they are computed from, in the same transaction: a child added, voided
+or given another birth date or gestational age, and an agency's new ``full_term_weeks`` or
+required intervals, recompute them at the flush (``watch``); a child's screening recorded,
+changed or voided marks its windows done or not. The windows are those of
 hvcase/screenings/schedule.py, the same the schedule endpoint shows. A database that had
 children before this table existed fills it with ``flask --app hvcase refresh-screening-windows``.
 """
@@ -15,19 +17,19 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, event, insert, select
+from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from hvcase.extensions import db
 from hvcase.families.models import Child, Family
 from hvcase.organisations.models import Agency
 from hvcase.organisations.settings import effective
-from hvcase.screenings.models import ScreeningWindow
+from hvcase.screenings.models import Screening, ScreeningWindow
 from hvcase.screenings.schedule import schedule_items
 
 # The agency settings naming each child instrument's required intervals.
 REQUIRED = {"asq3": "asq_intervals", "asqse2": "asqse_intervals"}
-WATCHED_CHILD = ("birth_date", "gestational_age_weeks", "gestational_age_days")
+WATCHED_CHILD = ("birth_date", "gestational_age_weeks", "gestational_age_days", "voided_at")
 WATCHED_AGENCY = ("settings",)
 CHUNK = 500
 
@@ -91,7 +93,7 @@ def refresh(session: Session, child_ids: Iterable[uuid.UUID], instruments: dict)
             )
             .join(Family, Family.id == Child.family_id)
             .join(Agency, Agency.id == Family.agency_id)
-            .where(Child.id.in_(chunk))
+            .where(Child.id.in_(chunk), Child.voided_at.is_(None))
         ).all()
         rows = [
             row
@@ -101,8 +103,34 @@ def refresh(session: Session, child_ids: Iterable[uuid.UUID], instruments: dict)
         connection.execute(delete(ScreeningWindow).where(ScreeningWindow.child_id.in_(chunk)))
         if rows:
             connection.execute(insert(ScreeningWindow), rows)
+            mark_done(session, chunk)
         written += len(rows)
     return written
+
+
+def mark_done(session: Session, child_ids: Iterable[uuid.UUID] | None = None) -> None:
+    """Set each window of these children (of every child: None) to its first live screening
+    of that instrument and interval, or to None when there is none."""
+    first = (
+        select(Screening.id)
+        .where(
+            Screening.child_id == ScreeningWindow.child_id,
+            Screening.instrument == ScreeningWindow.instrument,
+            Screening.interval == ScreeningWindow.interval,
+            Screening.voided_at.is_(None),
+        )
+        .order_by(Screening.administered_on, Screening.id)
+        .limit(1)
+        .correlate(ScreeningWindow)
+        .scalar_subquery()
+    )
+    statement = update(ScreeningWindow).values(screening_id=first)
+    if child_ids is not None:
+        ids = list(child_ids)
+        if not ids:
+            return
+        statement = statement.where(ScreeningWindow.child_id.in_(ids))
+    session.connection().execute(statement)
 
 
 def refresh_all(session: Session, instruments: dict, agency_id: uuid.UUID | None = None) -> int:
@@ -123,7 +151,10 @@ def watch(instruments_of: Any) -> None:
     def _follow(session: Session, _context: Any) -> None:
         children: set[uuid.UUID] = set()
         agencies: set[uuid.UUID] = set()
+        screened: set[uuid.UUID] = set()
         for record in [*session.new, *session.dirty]:
+            if isinstance(record, Screening) and record.child_id is not None:
+                screened.add(record.child_id)
             if isinstance(record, Child) and (
                 record in session.new
                 or any(_changed(session, record, name) for name in WATCHED_CHILD)
@@ -135,13 +166,14 @@ def watch(instruments_of: Any) -> None:
                 and any(_changed(session, record, name) for name in WATCHED_AGENCY)
             ):
                 agencies.add(record.id)
-        if not children and not agencies:
+        if not children and not agencies and not screened:
             return
         instruments = instruments_of()
         for agency_id in agencies:
             refresh_all(session, instruments, agency_id)
         if children:
             refresh(session, children, instruments)
+        mark_done(session, screened - children)
 
 
 def _changed(session: Session, record: Any, name: str) -> bool:

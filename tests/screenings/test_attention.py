@@ -176,3 +176,34 @@ def test_windows_that_closed_before_the_family_enrolled_ask_for_nothing(coalitio
     family.enrolled_on = add_months(today, -1) - timedelta(days=5)  # while they were open
     db.session.flush()
     assert "screening_overdue" in attention(api, family)
+
+
+def test_a_window_is_done_with_its_screening_and_open_again_when_that_is_voided(coalition, api):
+    today = today_of(coalition)
+    family = FamilyFactory(home_visitor=coalition.a.visitor)
+    birth = add_months(today, -3)
+    child = ChildFactory(family=family, birth_date=birth)
+    db.session.flush()
+    given_on = add_months(birth, 2) + timedelta(days=5)
+
+    made = api.post("/screenings", json=asq3(child, given_on, 2)).get_json()
+
+    assert str(windows_of(child)[("asq3", 2)].screening_id) == made["id"]
+    assert windows_of(child)[("asqse2", 2)].screening_id is None
+    assert api.delete(f"/screenings/{made['id']}").status_code == 200
+    db.session.expire_all()
+    assert windows_of(child)[("asq3", 2)].screening_id is None
+
+
+def test_a_voided_child_keeps_no_windows_and_asks_for_nothing(coalition, api_as):
+    today = today_of(coalition)
+    family = FamilyFactory(home_visitor=coalition.a.visitor)
+    child = ChildFactory(family=family, birth_date=add_months(today, -3))
+    db.session.flush()
+    supervisor = api_as(coalition.a.supervisor)
+    assert "screening_overdue" in attention(supervisor, family)
+
+    assert supervisor.delete(f"/children/{child.id}").status_code == 200
+
+    assert windows_of(child) == {}
+    assert "screening_overdue" not in attention(supervisor, family)
