@@ -18,6 +18,7 @@ from hvcase.families.policy import record_denied
 from hvcase.families.scope import visible_families
 from hvcase.families.services import (
     agency_today,
+    apply,
     check_path_id,
     get_family_record,
     refuse_if_voided,
@@ -141,11 +142,7 @@ def replace_observation(user: User, observation: Observation, data: dict[str, An
     if data["family_id"] != observation.family_id:
         raise ValidationFailed({"family_id": ["An observation's family cannot change."]})
     values = _checked(user, observation.family, data)
-    changed = False
-    for name, value in values.items():
-        if getattr(observation, name) != value:
-            setattr(observation, name, value)
-            changed = True
+    changed = apply(observation, values)
     db.session.flush()
     if changed:
         audit.record(

@@ -23,6 +23,7 @@ from hvcase.families.policy import record_denied
 from hvcase.families.scope import visible_families
 from hvcase.families.services import (
     agency_today,
+    apply,
     check_path_id,
     get_family_record,
     get_member,
@@ -37,6 +38,7 @@ from hvcase.screenings.instruments import Instrument
 from hvcase.screenings.models import Screening
 from hvcase.screenings.schedule import choose_interval, schedule_items
 from hvcase.screenings.scoring import InvalidScreening, score
+from hvcase.screenings.windows import required_intervals
 
 SUBJECTS = {"child": ("child_id", Child), "caregiver": ("caregiver_id", Caregiver)}
 
@@ -270,11 +272,7 @@ def replace_screening(user: User, screening: Screening, data: dict[str, Any]) ->
     for field in ("child_id", "caregiver_id"):
         if values[field] != getattr(screening, field):
             raise ValidationFailed({field: ["A screening's subject cannot change."]})
-    changed = False
-    for name, value in values.items():
-        if getattr(screening, name) != value:
-            setattr(screening, name, value)
-            changed = True
+    changed = apply(screening, values)
     db.session.flush()
     if changed:
         _alert_if_urgent(screening)
@@ -336,18 +334,12 @@ def child_age(user: User, child: Child, on: date | None) -> dict[str, Any]:
     }
 
 
-# The agency settings naming each child instrument's required intervals.
-REQUIRED = {"asq3": "asq_intervals", "asqse2": "asqse_intervals"}
-
-
 def child_schedule(user: User, child: Child) -> dict[str, Any]:
     """Every interval the agency requires, its window and its status on the agency's today
     against the screenings recorded (API.md; hvcase/screenings/schedule.py)."""
     settings = _settings_of(child)
     instruments = catalog().instruments
-    required = {
-        code: settings[setting] for code, setting in REQUIRED.items() if code in instruments
-    }
+    required = required_intervals(settings, instruments)
     recorded: dict[str, dict[int, uuid.UUID]] = {}
     rows = db.session.execute(
         select(Screening.instrument, Screening.interval, Screening.id)
