@@ -705,9 +705,33 @@ def members_of(family: Family, model: type, include_voided: bool) -> Select:
     return stmt.order_by(model.created_at.desc(), model.id)
 
 
-def get_family_record(user: User, model: type, record_id: uuid.UUID, object_type: str) -> Any:
+def family_records(
+    user: User, model: type, object_type: str, args: dict[str, Any], filters: tuple[str, ...]
+) -> Select:
+    """The records of ``model`` (visits, screenings, ...) of the caller's families, voided ones
+    only with ``include_voided``, each of ``filters`` given in ``args`` matched exactly; the
+    list is audited as a ``search`` with its filters. The caller adds its own filters and
+    order."""
+    stmt = select(model).join(Family, Family.id == model.family_id).where(visible_families(user))
+    if not args.get("include_voided"):
+        stmt = stmt.where(model.voided_at.is_(None))
+    for name in filters:
+        if name in args:
+            stmt = stmt.where(getattr(model, name) == args[name])
+    audit.record(
+        "search",
+        object_type=object_type,
+        detail={k: str(v) for k, v in args.items() if k not in ("page", "per_page")},
+    )
+    return stmt
+
+
+def get_family_record(
+    user: User, model: type, record_id: uuid.UUID, object_type: str, *, read: bool = False
+) -> Any:
     """A record of family data (a caregiver, child, visit, ...) whose family is in the caller's
-    scope; else 404, audited as ``denied`` the same way whether or not it exists."""
+    scope; else 404, audited as ``denied`` the same way whether or not it exists. To ``read``
+    it (not to write it), the read is audited."""
     record = db.session.scalar(
         select(model)
         .join(Family, Family.id == model.family_id)
@@ -721,21 +745,19 @@ def get_family_record(user: User, model: type, record_id: uuid.UUID, object_type
         )
         record_denied(object_type, record_id, 404, owner)
         raise NotFound(f"No such {object_type}.")
+    if read:
+        audit.record(
+            "read",
+            object_type=object_type,
+            object_id=record.id,
+            object_agency_id=record.family.agency_id,
+        )
     return record
 
 
 def get_member(user: User, model: type, member_id: uuid.UUID, *, read: bool = False) -> Any:
     """A caregiver or child whose family is in the caller's scope; else 404 (audited)."""
-    object_type = MEMBERS[model][0]
-    member = get_family_record(user, model, member_id, object_type)
-    if read:
-        audit.record(
-            "read",
-            object_type=object_type,
-            object_id=member.id,
-            object_agency_id=member.family.agency_id,
-        )
-    return member
+    return get_family_record(user, model, member_id, MEMBERS[model][0], read=read)
 
 
 def add_member(

@@ -20,6 +20,7 @@ from hvcase.families.services import (
     agency_today,
     apply,
     check_path_id,
+    family_records,
     get_family_record,
     refuse_if_voided,
     void_record,
@@ -33,25 +34,12 @@ FIELDS = ("subject_id", "code", "value", "observed_on")
 
 def observations_for(user: User, args: dict[str, Any]) -> Select:
     """Observations of the caller's families, newest first (audited as a ``search``)."""
-    stmt = (
-        select(Observation)
-        .join(Family, Family.id == Observation.family_id)
-        .where(visible_families(user))
-    )
-    if not args.get("include_voided"):
-        stmt = stmt.where(Observation.voided_at.is_(None))
-    for name in ("family_id", "subject_id", "code"):
-        if name in args:
-            stmt = stmt.where(getattr(Observation, name) == args[name])
+    filters = ("family_id", "subject_id", "code")
+    stmt = family_records(user, Observation, "observation", args, filters)
     if "from_" in args:
         stmt = stmt.where(Observation.observed_on >= args["from_"])
     if "to" in args:
         stmt = stmt.where(Observation.observed_on <= args["to"])
-    audit.record(
-        "search",
-        object_type="observation",
-        detail={k: str(v) for k, v in args.items() if k not in ("page", "per_page")},
-    )
     return stmt.order_by(Observation.observed_on.desc(), Observation.id)
 
 
@@ -60,14 +48,8 @@ def find_observation(user: User, observation_id: uuid.UUID) -> Observation:
 
 
 def get_observation(user: User, observation_id: uuid.UUID) -> Observation:
-    observation = find_observation(user, observation_id)
-    audit.record(
-        "read",
-        object_type="observation",
-        object_id=observation.id,
-        object_agency_id=observation.family.agency_id,
-    )
-    return observation
+    """One observation, its read audited."""
+    return get_family_record(user, Observation, observation_id, "observation", read=True)
 
 
 def _family(user: User, family_id: uuid.UUID) -> Family:

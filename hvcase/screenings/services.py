@@ -25,6 +25,7 @@ from hvcase.families.services import (
     agency_today,
     apply,
     check_path_id,
+    family_records,
     get_family_record,
     get_member,
     refuse_if_voided,
@@ -48,21 +49,8 @@ SUBJECTS = {"child": ("child_id", Child), "caregiver": ("caregiver_id", Caregive
 
 def screenings_for(user: User, args: dict[str, Any]) -> Select:
     """Screenings of the caller's families, newest first (audited as a ``search``)."""
-    stmt = (
-        select(Screening)
-        .join(Family, Family.id == Screening.family_id)
-        .where(visible_families(user))
-    )
-    if not args.get("include_voided"):
-        stmt = stmt.where(Screening.voided_at.is_(None))
-    for name in ("family_id", "child_id", "caregiver_id", "instrument", "result"):
-        if name in args:
-            stmt = stmt.where(getattr(Screening, name) == args[name])
-    audit.record(
-        "search",
-        object_type="screening",
-        detail={k: str(v) for k, v in args.items() if k not in ("page", "per_page")},
-    )
+    filters = ("family_id", "child_id", "caregiver_id", "instrument", "result")
+    stmt = family_records(user, Screening, "screening", args, filters)
     return stmt.order_by(Screening.administered_on.desc(), Screening.id)
 
 
@@ -73,14 +61,7 @@ def find_screening(user: User, screening_id: uuid.UUID) -> Screening:
 
 def get_screening(user: User, screening_id: uuid.UUID) -> Screening:
     """One screening, its read audited."""
-    screening = find_screening(user, screening_id)
-    audit.record(
-        "read",
-        object_type="screening",
-        object_id=screening.id,
-        object_agency_id=screening.family.agency_id,
-    )
-    return screening
+    return get_family_record(user, Screening, screening_id, "screening", read=True)
 
 
 # The rules ---------------------------------------------------------------------------------

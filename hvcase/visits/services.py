@@ -21,6 +21,7 @@ from hvcase.families.services import (
     apply,
     check_path_id,
     deny_family,
+    family_records,
     get_family_record,
     home_visitor_for,
     refuse_if_voided,
@@ -46,22 +47,12 @@ DEFAULTS: dict[str, Any] = {"location": "home", "participants": [], "topics": []
 
 def visits_for(user: User, args: dict[str, Any]) -> Select:
     """Visits of the caller's families, by the visit's time, newest first."""
-    stmt = select(Visit).join(Family, Family.id == Visit.family_id).where(visible_families(user))
-    if not args.get("include_voided"):
-        stmt = stmt.where(Visit.voided_at.is_(None))
-    for name in ("family_id", "home_visitor_id", "status"):
-        if name in args:
-            stmt = stmt.where(getattr(Visit, name) == args[name])
+    stmt = family_records(user, Visit, "visit", args, ("family_id", "home_visitor_id", "status"))
     zone = agency_zone(user)
     if "from_" in args:
         stmt = stmt.where(Visit.occurs_at >= day_start(args["from_"], zone))
     if "to" in args:
         stmt = stmt.where(Visit.occurs_at < day_start(args["to"] + timedelta(days=1), zone))
-    audit.record(
-        "search",
-        object_type="visit",
-        detail={k: str(v) for k, v in args.items() if k not in ("page", "per_page")},
-    )
     # A visit with neither time (cancelled before it was booked) sorts last on every engine
     # (PostgreSQL would put it first, SQLite last).
     return stmt.order_by(Visit.occurs_at.desc().nulls_last(), Visit.id)
