@@ -37,9 +37,9 @@ from hvcase.screenings import ages
 from hvcase.screenings.catalog import catalog
 from hvcase.screenings.instruments import Instrument
 from hvcase.screenings.models import Screening
-from hvcase.screenings.schedule import choose_interval, schedule_items
+from hvcase.screenings.schedule import choose_interval
 from hvcase.screenings.scoring import InvalidScreening, score
-from hvcase.screenings.windows import required_intervals
+from hvcase.screenings.windows import schedule_of
 
 SUBJECTS = {"child": ("child_id", Child), "caregiver": ("caregiver_id", Caregiver)}
 
@@ -318,9 +318,6 @@ def child_age(user: User, child: Child, on: date | None) -> dict[str, Any]:
 def child_schedule(user: User, child: Child) -> dict[str, Any]:
     """Every interval the agency requires, its window and its status on the agency's today
     against the screenings recorded (API.md; hvcase/screenings/schedule.py)."""
-    settings = _settings_of(child)
-    instruments = catalog().instruments
-    required = required_intervals(settings, instruments)
     recorded: dict[str, dict[int, uuid.UUID]] = {}
     rows = db.session.execute(
         select(Screening.instrument, Screening.interval, Screening.id)
@@ -329,14 +326,5 @@ def child_schedule(user: User, child: Child) -> dict[str, Any]:
     )
     for instrument, interval, screening_id in rows:
         recorded.setdefault(instrument, {}).setdefault(interval, screening_id)
-    items = schedule_items(
-        birth=child.birth_date,
-        gestational_age_weeks=child.gestational_age_weeks,
-        gestational_age_days=child.gestational_age_days,
-        full_term_weeks=settings["full_term_weeks"],
-        required_intervals=required,
-        windows={code: instruments[code].windows for code in required},
-        screenings=recorded,
-        today=agency_today(user),
-    )
-    return {"items": items}
+    settings, instruments = _settings_of(child), catalog().instruments
+    return {"items": schedule_of(child, settings, instruments, recorded, agency_today(user))}

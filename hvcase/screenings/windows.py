@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, event, insert, select, update
@@ -39,21 +40,34 @@ def required_intervals(settings: dict[str, Any], known: Iterable[str]) -> dict[s
     return {code: settings[name] for code, name in REQUIRED.items() if code in set(known)}
 
 
-def window_rows(
-    child: Any, family_id: uuid.UUID, settings: dict[str, Any], instruments: dict
+def schedule_of(
+    child: Any,
+    settings: dict[str, Any],
+    instruments: dict,
+    screenings: dict[str, dict[int, uuid.UUID]],
+    today: date,
 ) -> list[dict[str, Any]]:
-    """The rows of one child (anything with ``id``, ``birth_date`` and the gestational age)."""
+    """A child's schedule (``schedule_items``) under the agency's settings: its required
+    intervals, full term and the instruments' windows. ``child``: anything with
+    ``birth_date`` and the gestational age."""
     required = required_intervals(settings, instruments)
-    items = schedule_items(
+    return schedule_items(
         birth=child.birth_date,
         gestational_age_weeks=child.gestational_age_weeks,
         gestational_age_days=child.gestational_age_days,
         full_term_weeks=settings["full_term_weeks"],
         required_intervals=required,
         windows={code: instruments[code].windows for code in required},
-        screenings={},
-        today=child.birth_date,
+        screenings=screenings,
+        today=today,
     )
+
+
+def window_rows(
+    child: Any, family_id: uuid.UUID, settings: dict[str, Any], instruments: dict
+) -> list[dict[str, Any]]:
+    """The rows of one child (anything with ``id``, ``birth_date`` and the gestational age)."""
+    items = schedule_of(child, settings, instruments, {}, child.birth_date)
     rows = [item for item in items if item["window_start"] is not None]
     if not rows:
         return []
