@@ -73,11 +73,16 @@ def live(app: Flask) -> Iterator[SimpleNamespace]:
                     role="home_visitor", agency=agency, email=f"races-{tag}@example.org"
                 )
                 family = FamilyFactory(home_visitor=visitor)
+                admin = UserFactory(role="agency_admin", agency=agency)
+                team = [UserFactory(role="home_visitor", agency=agency) for _ in range(SENDERS)]
                 world = SimpleNamespace(
                     app=committing,
                     agency_id=agency.id,
                     family_id=family.id,
+                    caregiver_id=family.primary_caregiver.id,
                     headers=sign_in_as(visitor, device_name="race test"),
+                    admin=sign_in_as(admin, device_name="race test"),
+                    team=[str(member.id) for member in team],
                 )
             try:
                 world.url = server.ready()
@@ -155,23 +160,34 @@ def race(
     bodies: list[Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> list[Reply]:
-    """SENDERS requests at once (``bodies``: one each, or none), each from its own thread on
-    its own connection, opened before a barrier so that the requests leave together; the
-    replies in the order of ``bodies``."""
-    barrier = threading.Barrier(SENDERS)
+    """SENDERS requests at once (``bodies``: one each, or none); the replies in the order of
+    ``bodies``."""
+    sent = [(method, path, None if bodies is None else bodies[i]) for i in range(SENDERS)]
+    return race_each(world, sent, headers)
 
-    def one(index: int) -> Reply:
+
+def race_each(
+    world: SimpleNamespace,
+    requests: list[tuple[str, str, Any]],
+    headers: dict[str, str] | None = None,
+) -> list[Reply]:
+    """``requests`` (method, path, body) at once, each from its own thread on its own
+    connection, opened before a barrier so that the requests leave together; the replies in
+    their order."""
+    barrier = threading.Barrier(len(requests))
+
+    def one(request: tuple[str, str, Any]) -> Reply:
+        method, path, body = request
         sender = client(world)
         try:
             sender.connection.connect()
             barrier.wait(timeout=60)
-            body = None if bodies is None else bodies[index]
             return sender.request(method, path, json=body, headers=headers)
         finally:
             sender.close()
 
-    with ThreadPoolExecutor(max_workers=SENDERS) as pool:
-        return list(pool.map(one, range(SENDERS)))
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(one, requests))
 
 
 def header(reply: Reply, name: str) -> str | None:
@@ -355,3 +371,44 @@ def test_concurrent_patches_with_one_if_match_let_exactly_one_through(live):
         stored = stored_visit(live, visit_id)
         assert (stored.version, stored.notes) == (initial + 1, sent[winner])
     report("PATCH /visits/{id} with one If-Match", ROUNDS, outcomes)
+
+
+# 5. A family's writers at once -------------------------------------------------------------
+
+
+def stored_family(world: SimpleNamespace) -> Family:
+    with database(world):
+        return db.session.get(Family, world.family_id)
+
+
+def test_concurrent_reassignments_and_member_edits_of_one_family_all_apply(live):
+    """An office reassigns a family over and over while its caregiver is edited, all at once
+    and without If-Match, across the worker processes: every request applies on the one before
+    (no 412: reassignments once raced; no 503: an edit of a caregiver and a write of its family
+    once deadlocked over the family's row and the agency's clock)."""
+    outcomes: Counter = Counter()
+    for rnd in range(ROUNDS):
+        initial = stored_family(live).version
+        half = SENDERS // 2
+        team = live.team[rnd % 2 :: 2][:half]  # never the family's current home visitor twice
+        requests = [
+            ("POST", f"/families/{live.family_id}/assignment", {"home_visitor_id": member})
+            for member in team
+        ] + [
+            ("PATCH", f"/caregivers/{live.caregiver_id}", {"last_name": f"Round{rnd}-{i}"})
+            for i in range(half)
+        ]
+
+        replies = race_each(live, requests, live.admin)
+
+        outcomes.update(str(r.status) for r in replies)
+        assert [r.status for r in replies] == [200] * len(requests), [
+            r.text()[:200] for r in replies
+        ]
+        family = stored_family(live)
+        assert family.version == initial + half, f"round {rnd}"
+        assert str(family.home_visitor_id) in team
+        with database(live):
+            caregiver = db.session.get(Caregiver, live.caregiver_id)
+            assert caregiver.last_name.startswith(f"Round{rnd}-")
+    report("POST /families/{id}/assignment and PATCH /caregivers/{id} at once", ROUNDS, outcomes)
