@@ -13,7 +13,8 @@ connection to the file), and threads of this process are the clients:
 2. ten concurrent ``POST /visits`` with one ``Idempotency-Key``: one visit;
 3. a writer holding the file's lock (a ``sqlite3`` connection of this process) a little while,
    then longer than the busy timeout: the request waits its turn, then gets a 503 with
-   ``Retry-After`` and leaves nothing behind, and once the lock is gone the app answers again.
+   ``Retry-After`` and leaves nothing behind, and once the lock is gone the app answers again;
+4. reassignments of one family and edits of its caregiver at once: each applies, none a 412.
 
 Skipped on PostgreSQL (``HVCASE_TEST_DATABASE_URL``), whose live races run elsewhere; it is for
 the SQLite pass. ``pytest -s`` prints the answers counted.
@@ -37,6 +38,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hvcase.extensions import db
+from hvcase.families.models import Caregiver, Family
 from hvcase.visits.models import Visit
 from tests.api import sign_in_as
 from tests.conftest import DATABASE_URL
@@ -114,12 +116,14 @@ def _make_agency() -> dict[str, Any]:
     for family in (f for group in families.values() for f in group):
         VisitFactory(family=family)
     # One family each for scenarios 2 and 3, which count its visits.
-    spare = [FamilyFactory(home_visitor=visitors[0]) for _ in range(2)]
+    spare = [FamilyFactory(home_visitor=visitors[0]) for _ in range(3)]
     return {
         "visitors": [str(v.id) for v in visitors],
         "families": {user: [str(f.id) for f in group] for user, group in families.items()},
         "idempotency_family": str(spare[0].id),
         "lock_family": str(spare[1].id),
+        # Scenario 4's family, and its primary caregiver.
+        "writers_family": (str(spare[2].id), str(spare[2].primary_caregiver.id)),
         "headers": {
             "office": sign_in_as(admin),
             "supervisor": sign_in_as(supervisor),
@@ -445,6 +449,46 @@ def test_ten_concurrent_posts_with_one_idempotency_key_make_one_visit(world):
     assert {reply.json()["id"] for reply in replies if reply.status == 201} != set()
     assert len({reply.json()["id"] for reply in replies if reply.status == 201}) == 1
     assert visits_of(world.url, [family]) == before + 1
+
+
+# Scenario 4: a family's writers at once ---------------------------------------------------
+
+
+def test_reassignments_and_caregiver_edits_of_one_family_at_once_all_apply(world):
+    """The office reassigns a family back and forth while editing its caregiver, eight
+    requests at once over the worker processes: each waits its turn and applies; none is a
+    412 (no If-Match was sent) or a 5xx."""
+    url = world.server.ready()
+    family_id, caregiver_id = world.writers_family
+    requests = [
+        ("POST", f"/families/{family_id}/assignment", {"home_visitor_id": world.visitors[i % 2]})
+        for i in range(4)
+    ] + [("PATCH", f"/caregivers/{caregiver_id}", {"last_name": f"Edit{i}"}) for i in range(4)]
+    barrier = threading.Barrier(len(requests))
+    replies: list[Reply] = []
+    lock = threading.Lock()
+
+    def send(method: str, path: str, body: dict) -> None:
+        api = LiveClient(url, world.headers["office"])
+        barrier.wait()
+        reply = api.request(method, path, json=body)
+        with lock:
+            replies.append(reply)
+
+    threads = [threading.Thread(target=send, args=r, daemon=True) for r in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    statuses = Counter(reply.status for reply in replies)
+    print(f"\n4 reassignments and 4 caregiver edits at once: {dict(statuses)}")
+    assert statuses == {200: len(requests)}, [r.text()[:300] for r in replies]
+    with committing_app(world.url):
+        family = db.session.get(Family, uuid.UUID(family_id))
+        caregiver = db.session.get(Caregiver, uuid.UUID(caregiver_id))
+        assert str(family.home_visitor_id) in world.visitors
+        assert caregiver.last_name in {f"Edit{i}" for i in range(4)}
 
 
 # Scenario 3: a writer holding the lock past the busy timeout ------------------------------
