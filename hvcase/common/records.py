@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import marshmallow as ma
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from hvcase.common.errors import NotFound, ValidationFailed
@@ -117,20 +117,25 @@ def locate(kind: Kind, user: Any, record_id: uuid.UUID, *, op: str = "upsert") -
     return record
 
 
+def held_for_write(statement: Select, model: type) -> Select:
+    """``statement`` holding the rows of ``model`` it reads until the commit: concurrent
+    writes of a record then apply one after the other, each on the one before.
+
+    FOR NO KEY UPDATE, the lock an UPDATE takes: it keeps other writers of the row out but not
+    the key checks of its dependants' foreign keys. A FOR UPDATE would: a transaction editing a
+    family's caregiver re-checks that key when the commit stamps the caregiver, after taking
+    the agency's clock, and would wait for a writer holding the family, who waits for the
+    clock (a deadlock). SQLite has no row locks (its writers are one at a time already)."""
+    return statement.with_for_update(key_share=True, of=model)
+
+
 def _lock(record: Any) -> None:
     """Hold the record's row until the commit, read as it stands: concurrent writes without
     ``If-Match`` then apply one after the other, each answering as it would alone (a 412 is
-    only ever the answer to a stale ``If-Match``). SQLite's writers are one at a time already.
-
-    The lock is FOR NO KEY UPDATE, the one an UPDATE takes: it keeps other writers of the row
-    out but not the key checks of its dependants' foreign keys. A FOR UPDATE would: a
-    transaction editing a family's caregiver re-checks that key when the commit stamps the
-    caregiver, after taking the agency's clock, and would wait for a writer holding the
-    family, who waits for the clock (a deadlock)."""
+    only ever the answer to a stale ``If-Match``)."""
     if db.session.get_bind().dialect.name == "postgresql":
         model = type(record)
-        locking = select(model.id).where(model.id == record.id).with_for_update(key_share=True)
-        db.session.execute(locking)
+        db.session.execute(held_for_write(select(model.id).where(model.id == record.id), model))
         db.session.refresh(record)  # as the write before this one left it
 
 

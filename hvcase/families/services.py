@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
 from hvcase.common.errors import Conflict, Forbidden, NotFound, StaleVersion, ValidationFailed
+from hvcase.common.records import held_for_write
 from hvcase.common.text import fold, name_key
 from hvcase.common.time import today_in, utcnow
 from hvcase.common.versioning import etag_of
@@ -127,9 +128,7 @@ def get_family(
         .options(selectinload(Family.caregivers), selectinload(Family.children))
     )
     if write:
-        statement = statement.with_for_update(key_share=True, of=Family).execution_options(
-            populate_existing=True
-        )
+        statement = held_for_write(statement, Family).execution_options(populate_existing=True)
     family = db.session.scalar(statement)
     if family is None:
         deny_family(family_id)
