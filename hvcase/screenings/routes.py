@@ -17,7 +17,6 @@ from hvcase.common.versioning import if_match, with_etag
 from hvcase.families.policy import FAMILY_DATA, require_family_role
 from hvcase.families.schemas import VoidArgs
 from hvcase.screenings import observations, services
-from hvcase.screenings.catalog import catalog
 from hvcase.screenings.records import OBSERVATION, SCREENING
 from hvcase.screenings.schemas import (
     AgeArgs,
@@ -47,11 +46,7 @@ class Instruments(MethodView):
     def get(self) -> Any:
         """The instruments this deployment knows, with their items, intervals and scoring;
         ``cutoffs_example`` is true while ASQ zones come from the shipped example cutoffs."""
-        known = catalog()
-        return {
-            "items": [known.instruments[code].describe() for code in sorted(known.instruments)],
-            "cutoffs_example": known.cutoffs.is_example,
-        }
+        return services.instruments()
 
 
 @blp.route("/children/<uuid:child_id>/age")

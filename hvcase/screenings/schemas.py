@@ -18,6 +18,7 @@ from hvcase.common.schemas import (
     Timestamp,
     ignored,
 )
+from hvcase.screenings.schedule import STATUSES
 
 ANSWERS = "Item answers in the instrument's item order (see GET /instruments)."
 
@@ -98,10 +99,7 @@ class ScheduleItemSchema(Schema):
     interval = Integer(required=True)
     window_start = Date(allow_none=True, required=True)
     window_end = Date(allow_none=True, required=True)
-    status = ma.fields.String(
-        required=True,
-        validate=validate.OneOf(("upcoming", "due", "overdue", "missed", "completed")),
-    )
+    status = ma.fields.String(required=True, validate=validate.OneOf(STATUSES))
     screening_id = ma.fields.UUID(allow_none=True, required=True)
 
 

@@ -54,6 +54,15 @@ def screenings_for(user: User, args: dict[str, Any]) -> Select:
     return stmt.order_by(Screening.administered_on.desc(), Screening.id)
 
 
+def instruments() -> dict[str, Any]:
+    """The deployment's instruments, and whether the ASQ zones come from the example cutoffs."""
+    known = catalog()
+    return {
+        "items": [known.instruments[code].describe() for code in sorted(known.instruments)],
+        "cutoffs_example": known.cutoffs.is_example,
+    }
+
+
 def find_screening(user: User, screening_id: uuid.UUID) -> Screening:
     """The screening in the caller's scope, else 404 (audited as ``denied``)."""
     return get_family_record(user, Screening, screening_id, "screening")
