@@ -402,13 +402,6 @@ def _renamed(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def check_path_id(data: dict[str, Any], record_id: uuid.UUID) -> None:
-    """A PUT body may carry its record's id, never another one (that would write one
-    record's fields into another)."""
-    if data.get("id") not in (None, record_id):
-        raise ValidationFailed({"id": ["Must be the id of the path."]})
-
-
 def _check_fixed(family: Family, data: dict[str, Any]) -> None:
     """agency_id and home_visitor_id never change through PUT or PATCH."""
     errors = {}
@@ -492,7 +485,6 @@ def put_family(
     member's version is known only from the body: so the body's schema is checked first (a
     malformed body is a 422), then the members' versions (412) before any rule of the
     household (422) or the family's state (409), as ``If-Match`` comes before those."""
-    check_path_id(data, family_id)
     if current is None:
         return enroll(user, data, family_id), True
     family = current
@@ -825,7 +817,6 @@ def put_member(
     """PUT /caregivers/{id} or /children/{id}: create (with ``family_id``) or replace
     ``current``, the member with this id in the caller's scope (None for an id never used)."""
     if current is None:
-        check_path_id(data, member_id)
         if data.get("family_id") is None:
             raise ValidationFailed({"family_id": ["Required to create a record."]})
         family = get_family(user, data["family_id"])

@@ -19,7 +19,6 @@ from hvcase.families.scope import visible_families
 from hvcase.families.services import (
     agency_today,
     apply,
-    check_path_id,
     family_records,
     get_family_record,
     refuse_if_voided,
@@ -139,7 +138,6 @@ def replace_observation(user: User, observation: Observation, data: dict[str, An
 def put_observation(
     user: User, observation_id: uuid.UUID, data: dict[str, Any], current: Observation | None
 ) -> tuple[Observation, bool]:
-    check_path_id(data, observation_id)
     if current is None:
         return create_observation(user, data, observation_id), True
     return replace_observation(user, current, data), False

@@ -24,7 +24,6 @@ from hvcase.families.scope import visible_families
 from hvcase.families.services import (
     agency_today,
     apply,
-    check_path_id,
     family_records,
     get_family_record,
     get_member,
@@ -279,7 +278,6 @@ def put_screening(
     user: User, screening_id: uuid.UUID, data: dict[str, Any], current: Screening | None
 ) -> tuple[Screening, bool]:
     """PUT: create the screening with this id (True), or replace ``current`` (False)."""
-    check_path_id(data, screening_id)
     if current is None:
         return create_screening(user, data, screening_id), True
     return replace_screening(user, current, data), False

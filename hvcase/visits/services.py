@@ -19,7 +19,6 @@ from hvcase.families.scope import visible_families
 from hvcase.families.services import (
     agency_zone,
     apply,
-    check_path_id,
     deny_family,
     family_records,
     get_family_record,
@@ -244,7 +243,6 @@ def put_visit(
 ) -> tuple[Visit, bool]:
     """PUT: create the visit with this id (True), or replace ``current``, the visit with this
     id found in the caller's scope (False). ``current`` is None only for an id never used."""
-    check_path_id(data, visit_id)
     if current is None:
         return create_visit(user, data, visit_id), True
     return update_visit(user, current, data, replace=True), False
