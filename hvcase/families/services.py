@@ -270,6 +270,16 @@ def _check_new_id(model: type, record_id: Any, path: str) -> None:
         raise Conflict(f"{path}: a record with this id exists already.")
 
 
+def new_record_id(model: type, data: dict[str, Any], record_id: uuid.UUID | None) -> uuid.UUID:
+    """The id of a new record of family data: the path's (a PUT of an unused id), else the
+    body's, which must be new (409), else a fresh one."""
+    if record_id is not None:
+        return record_id
+    record_id = data.get("id") or uuid.uuid4()
+    _check_new_id(model, record_id, "id")
+    return record_id
+
+
 def check_household(family: Family, today: date, paths: dict[Any, str] | None = None) -> None:
     """The rules over the whole household: one primary caregiver; no birth date in the future;
     no child born before a caregiver; enrollment not in the future."""

@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
-from hvcase.common.errors import Conflict, ValidationFailed
+from hvcase.common.errors import ValidationFailed
 from hvcase.extensions import db
 from hvcase.families.models import Caregiver, Child, Family
 from hvcase.families.policy import record_denied
@@ -21,6 +21,7 @@ from hvcase.families.services import (
     apply,
     family_records,
     get_family_record,
+    new_record_id,
     refuse_if_voided,
     void_record,
 )
@@ -96,13 +97,9 @@ def _checked(user: User, family: Family, data: dict[str, Any]) -> dict[str, Any]
 def create_observation(
     user: User, data: dict[str, Any], observation_id: uuid.UUID | None = None
 ) -> Observation:
-    if observation_id is None:
-        observation_id = data.get("id") or uuid.uuid4()
-        if db.session.get(Observation, observation_id) is not None:
-            raise Conflict("An observation with this id exists already.")
     family = _family(user, data["family_id"])
     observation = Observation(
-        id=observation_id,
+        id=new_record_id(Observation, data, observation_id),
         family_id=family.id,
         recorded_by=user.id,
         **_checked(user, family, data),

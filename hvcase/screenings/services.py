@@ -15,7 +15,7 @@ from sqlalchemy import Select, select
 
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
-from hvcase.common.errors import Conflict, ValidationFailed
+from hvcase.common.errors import ValidationFailed
 from hvcase.common.reminders import remind_once
 from hvcase.extensions import db
 from hvcase.families.models import Caregiver, Child, Family
@@ -27,6 +27,7 @@ from hvcase.families.services import (
     family_records,
     get_family_record,
     get_member,
+    new_record_id,
     refuse_if_voided,
     void_record,
 )
@@ -236,11 +237,10 @@ def create_screening(
     user: User, data: dict[str, Any], screening_id: uuid.UUID | None = None
 ) -> Screening:
     """A new screening: POST (the body's ``id``, if any, must be new) or PUT of an unused id."""
-    if screening_id is None:
-        screening_id = data.get("id") or uuid.uuid4()
-        if db.session.get(Screening, screening_id) is not None:
-            raise Conflict("A screening with this id exists already.")
-    screening = Screening(id=screening_id, administered_by=user.id, **_scored_values(user, data))
+    values = _scored_values(user, data)  # the body's rules (422) before the id's state (409)
+    screening = Screening(
+        id=new_record_id(Screening, data, screening_id), administered_by=user.id, **values
+    )
     db.session.add(screening)
     db.session.flush()
     _alert_if_urgent(screening)

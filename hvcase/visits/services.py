@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from hvcase.audit import services as audit
 from hvcase.auth.models import User
-from hvcase.common.errors import Conflict, ValidationFailed
+from hvcase.common.errors import ValidationFailed
 from hvcase.common.time import day_start, utcnow
 from hvcase.extensions import db
 from hvcase.families.models import Family
@@ -23,6 +23,7 @@ from hvcase.families.services import (
     family_records,
     get_family_record,
     home_visitor_for,
+    new_record_id,
     refuse_if_voided,
     void_record,
 )
@@ -169,11 +170,7 @@ def _home_visitor(user: User, family: Family, requested: Any) -> uuid.UUID:
 def create_visit(user: User, data: dict[str, Any], visit_id: uuid.UUID | None = None) -> Visit:
     """A new visit: POST (the body's ``id``, if any, must be new) or PUT of an unused id."""
     family = _family_for(user, data["family_id"])
-    if visit_id is None:
-        visit_id = data.get("id") or uuid.uuid4()
-        if db.session.get(Visit, visit_id) is not None:
-            raise Conflict("A visit with this id exists already.")
-    visit = new_visit(user, family, visit_id, data)
+    visit = new_visit(user, family, new_record_id(Visit, data, visit_id), data)
     save_new_visits([visit])
     return visit
 
