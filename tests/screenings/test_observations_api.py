@@ -190,3 +190,12 @@ def test_the_list_filters_by_code_and_days_and_every_read_is_audited(world, api_
     (read,) = audit_events("read", object_id=older.id)
     assert read.object_type == "observation"
     assert read.user_id == world.a.visitor.id
+
+
+def test_a_post_with_the_id_of_an_existing_observation_is_a_409_and_changes_nothing(world, api_as):
+    mine = world.observations.visitors
+    body = {**body_for(mine), "id": str(mine.id)}
+
+    assert_problem(api_as(world.a.visitor).post("/observations", json=body), 409)
+    stored = db.session.get(Observation, mine.id)
+    assert (stored.version, stored.value) == (1, 3)

@@ -316,3 +316,12 @@ def test_the_instruments_are_listed_with_a_warning_while_the_example_cutoffs_are
     assert answer["cutoffs_example"] is True
     asq3 = answer["items"][0]
     assert asq3["intervals"]["24"] == ["23m0d", "25m15d"]
+
+
+def test_a_post_with_the_id_of_an_existing_screening_is_a_409_and_changes_nothing(world, api_as):
+    mine = world.screenings.visitors
+    body = {**body_for(mine), "id": str(mine.id)}
+
+    assert_problem(api_as(world.a.visitor).post("/screenings", json=body), 409)
+    stored = db.session.get(Screening, mine.id)
+    assert (stored.version, stored.responses) == (1, [0] * 9)
