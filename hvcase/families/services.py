@@ -90,6 +90,16 @@ def refuse_if_voided(record: Any) -> None:
         raise Conflict("This record is voided; it cannot be edited.")
 
 
+def audit_write(action: str, object_type: str, record: Any) -> None:
+    """The audit event of a write (``create``, ``update``) of a record of family data."""
+    audit.record(
+        action,
+        object_type=object_type,
+        object_id=record.id,
+        object_agency_id=record.family.agency_id,
+    )
+
+
 def void_record(record: Any, reason: str | None, object_type: str, agency_id: Any) -> None:
     """Void a record of family data once, audited; voiding it again changes nothing."""
     if record.voided_at is None:

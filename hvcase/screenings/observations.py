@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from hvcase.audit import services as audit
 from hvcase.auth.models import User
 from hvcase.common.errors import ValidationFailed
 from hvcase.extensions import db
@@ -19,6 +18,7 @@ from hvcase.families.scope import visible_families
 from hvcase.families.services import (
     agency_today,
     apply,
+    audit_write,
     family_records,
     get_family_record,
     new_record_id,
@@ -106,12 +106,7 @@ def create_observation(
     )
     db.session.add(observation)
     db.session.flush()
-    audit.record(
-        "create",
-        object_type="observation",
-        object_id=observation.id,
-        object_agency_id=family.agency_id,
-    )
+    audit_write("create", "observation", observation)
     return observation
 
 
@@ -123,12 +118,7 @@ def replace_observation(user: User, observation: Observation, data: dict[str, An
     changed = apply(observation, values)
     db.session.flush()
     if changed:
-        audit.record(
-            "update",
-            object_type="observation",
-            object_id=observation.id,
-            object_agency_id=observation.family.agency_id,
-        )
+        audit_write("update", "observation", observation)
     return observation
 
 

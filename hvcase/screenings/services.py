@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from hvcase.audit import services as audit
 from hvcase.auth.models import User
 from hvcase.common.errors import ValidationFailed
 from hvcase.common.reminders import remind_once
@@ -24,6 +23,7 @@ from hvcase.families.scope import visible_families
 from hvcase.families.services import (
     agency_today,
     apply,
+    audit_write,
     family_records,
     get_family_record,
     get_member,
@@ -244,12 +244,7 @@ def create_screening(
     db.session.add(screening)
     db.session.flush()
     _alert_if_urgent(screening)
-    audit.record(
-        "create",
-        object_type="screening",
-        object_id=screening.id,
-        object_agency_id=screening.family.agency_id,
-    )
+    audit_write("create", "screening", screening)
     return screening
 
 
@@ -265,12 +260,7 @@ def replace_screening(user: User, screening: Screening, data: dict[str, Any]) ->
     db.session.flush()
     if changed:
         _alert_if_urgent(screening)
-        audit.record(
-            "update",
-            object_type="screening",
-            object_id=screening.id,
-            object_agency_id=screening.family.agency_id,
-        )
+        audit_write("update", "screening", screening)
     return screening
 
 

@@ -19,6 +19,7 @@ from hvcase.families.scope import visible_families
 from hvcase.families.services import (
     agency_zone,
     apply,
+    audit_write,
     deny_family,
     family_records,
     get_family_record,
@@ -226,12 +227,7 @@ def update_visit(user: User, visit: Visit, data: dict[str, Any], *, replace: boo
     changed = any(getattr(visit, name) != value for name, value in before.items())
     db.session.flush()
     if changed:
-        audit.record(
-            "update",
-            object_type="visit",
-            object_id=visit.id,
-            object_agency_id=visit.family.agency_id,
-        )
+        audit_write("update", "visit", visit)
     return visit
 
 
